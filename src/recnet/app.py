@@ -1,0 +1,108 @@
+"""The recnet application: ``create_app()`` assembles routers, middleware, handlers and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from recnet import __version__
+from recnet.api.v1.router import router as v1_router
+from recnet.config import Settings, get_settings
+from recnet.db import Database
+from recnet.docs import install_docs
+from recnet.errors import PROBLEM_MEDIA_TYPE, Problem, install_handlers
+from recnet.logs import configure_logging
+from recnet.middleware import BodyLimitMiddleware, RequestContextMiddleware
+
+OPENAPI_URL = "/v1/openapi.json"
+
+DESCRIPTION = """\
+The data-exchange service of the Central Asia Regional Expert Council on the rehabilitation and
+reintegration of people returned from armed-conflict zones: good practices, programme descriptions
+and aggregate repatriation statistics, shared between the member states, the secretariat, partners
+and researchers under Traffic Light Protocol markings.
+
+Every error is `application/problem+json` (RFC 9457) carrying a `request_id`.
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """OperationIds are the route functions' names: stable and readable (`list_organisations`)."""
+    return route.name
+
+
+def _problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document, with every error response described as problem+json."""
+    schema = FastAPI.openapi(app)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    problem_content = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = problem_content
+            responses["default"] = {"description": "Problem details", "content": problem_content}
+    if "Problem" not in components:
+        definitions = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(definitions.pop("$defs", {}))
+        components["Problem"] = definitions
+    return schema
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # Sync routes run on this pool; its size is measured, not FastAPI's default 40 threads.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+    yield
+    app.state.database.dispose()
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="recnet",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database or Database.from_settings(settings)
+
+    app.include_router(v1_router)
+    install_docs(app)
+    install_handlers(app, retry_after=settings.retry_after_seconds)
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=lambda _path: settings.max_body_bytes)
+    # Added last, so it is the outermost layer and wraps everything else.
+    app.add_middleware(RequestContextMiddleware)
+
+    cached: dict[str, Any] = {}
+
+    def openapi() -> dict[str, Any]:
+        if "schema" not in cached:
+            cached["schema"] = _problem_openapi(app)
+        return cached["schema"]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as ``recnet serve`` runs it in each worker process: JSON logs, settings from env."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,76 @@
+"""Settings, read once from the environment (prefix ``RECNET_``).
+
+Development defaults make ``recnet serve`` work on a fresh machine; ``RECNET_ENV=prod`` refuses
+them, so a production deployment cannot start by accident on a throwaway database or secret.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "recnet-development-secret-do-not-use-in-production"
+
+
+def default_threads() -> int:
+    """Worker threads for sync routes: twice the cores, measured best on 2-core machines.
+
+    See bench/RESULTS.md (thread-pool calibration): beyond a few threads per core the routes
+    contend for the interpreter and throughput falls.
+    """
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECNET_", extra="ignore")
+
+    env: Literal["dev", "prod"] = "dev"
+    database_url: str = "sqlite:///./recnet.db"
+    # Explicit consent to run production on the embedded database (a single-node deployment).
+    allow_sqlite_in_prod: bool = False
+    secret_key: str = Field(default=DEV_SECRET, min_length=32, repr=False)
+
+    # Concurrency: threads that run sync routes, and database connections they share.
+    threads: int = Field(default_factory=default_threads, ge=1, le=256)
+    db_pool_size: int | None = Field(default=None, ge=1, le=256)
+    db_pool_timeout: float = Field(default=5.0, gt=0, le=60)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=60000)
+    # What a client is told to wait when the database is unavailable.
+    retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def pool_size(self) -> int:
+        """One connection per worker thread, so a thread never waits for the pool."""
+        return self.db_pool_size or self.threads
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "prod":
+            return self
+        if self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "RECNET_ENV=prod refuses the development secret: set RECNET_SECRET_KEY "
+                "to a random value of at least 32 characters"
+            )
+        if self.is_sqlite and not self.allow_sqlite_in_prod:
+            raise ValueError(
+                "RECNET_ENV=prod refuses an SQLite database: set RECNET_DATABASE_URL to "
+                "PostgreSQL, or RECNET_ALLOW_SQLITE_IN_PROD=true for a single-node deployment"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
