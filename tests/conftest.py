@@ -34,7 +34,9 @@ def _create_pg_database(admin_url: str) -> str:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    return (
+        make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    )
 
 
 def _drop_pg_database(admin_url: str, url: str) -> None:
@@ -46,7 +48,9 @@ def _drop_pg_database(admin_url: str, url: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A freshly migrated database of each backend, for the whole run."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'recnet.db'}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from recnet import __version__
 from recnet.api.v1.router import router as v1_router
@@ -34,6 +34,11 @@ Every error is `application/problem+json` (RFC 9457) carrying a `request_id`.
 def operation_id(route: APIRoute) -> str:
     """OperationIds are the route functions' names: stable and readable (`list_organisations`)."""
     return route.name
+
+
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    """Every API operation of the app as mounted (paths with their router prefixes)."""
+    return [r for r in iter_route_contexts(app.routes) if isinstance(r.original_route, APIRoute)]
 
 
 def _problem_openapi(app: FastAPI) -> dict[str, Any]:
@@ -95,7 +100,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     def openapi() -> dict[str, Any]:
         if "schema" not in cached:
             cached["schema"] = _problem_openapi(app)
-        return cached["schema"]
+        schema: dict[str, Any] = cached["schema"]
+        return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -34,9 +34,15 @@ def _settings() -> Settings:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(help="Server processes.", min=1, max=64)] = 1,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on.", envvar="RECNET_HOST")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="Port to listen on.", min=1, max=65535, envvar="RECNET_PORT")
+    ] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Server processes.", min=1, max=64, envvar="RECNET_WORKERS")
+    ] = 1,
     migrate: Annotated[
         bool | None,
         typer.Option(
@@ -104,9 +110,7 @@ def openapi(
     elif check:
         current = path.read_text(encoding="utf-8") if path.exists() else None
         if current != document:
-            typer.echo(
-                f"{path} is stale: run `recnet openapi --write` and commit it", err=True
-            )
+            typer.echo(f"{path} is stale: run `recnet openapi --write` and commit it", err=True)
             raise typer.Exit(1)
         typer.echo(f"{path} is current")
     else:

@@ -53,7 +53,7 @@ def utcnow() -> datetime:
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for every PostgreSQL URL, whichever spelling the operator gave."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+    if parsed.drivername.split("+")[0] in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
 
@@ -74,7 +74,10 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": settings.sqlite_busy_timeout_ms / 1000,
+            },
             pool_size=settings.pool_size,
             max_overflow=0,
             pool_timeout=settings.db_pool_timeout,

@@ -30,7 +30,9 @@ class FieldError(BaseModel):
     """One failing field of a request."""
 
     location: str = Field(description="Where the field is: body, query, path, header or cookie.")
-    field: str = Field(description="Dotted path of the field inside its location ('' for the whole).")
+    field: str = Field(
+        description="Dotted path of the field inside its location ('' for the whole)."
+    )
     pointer: str = Field(description="JSON Pointer (RFC 6901) of the field inside its location.")
     code: str = Field(description="Stable error code.")
     message: str

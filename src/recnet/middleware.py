@@ -25,7 +25,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 def _incoming_request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
             break
@@ -69,7 +69,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception:
             error_log.exception(
-                "unhandled error on %s %s", scope["method"], scope["path"],
+                "unhandled error on %s %s",
+                scope["method"],
+                scope["path"],
                 extra={"request_id": request_id},
             )
             if not response_started:
@@ -80,7 +82,10 @@ class RequestContextMiddleware:
         finally:
             client = scope.get("client")
             access_log.info(
-                "%s %s %s", scope["method"], scope["path"], status,
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],

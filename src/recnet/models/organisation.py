@@ -1,4 +1,4 @@
-"""Organisations of the network: the member states (tenants), the secretariat, partners, researchers."""
+"""Organisations of the network: member states (the tenants), secretariat, partners, researchers."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ class Organisation(SQLModel, table=True):
     kind: str = Field(max_length=16)
     # Multilingual name: {"en": "...", "ru": "..."}.
     name: dict[str, str] = Field(sa_column=Column(JSONDocument, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
     @property
     def tenant(self) -> str | None:

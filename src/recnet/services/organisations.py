@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from recnet.models import Organisation, OrganisationKind
 
@@ -18,5 +18,5 @@ def list_all(
         query = query.where(Organisation.kind == kind)
     if code is not None:
         query = query.where(Organisation.code == code)
-    member_first = Organisation.kind != OrganisationKind.member_state
+    member_first = col(Organisation.kind) != OrganisationKind.member_state
     return session.exec(query.order_by(member_first, Organisation.code)).all()

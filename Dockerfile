@@ -1,0 +1,26 @@
+# recnet: a multi-stage image; configured entirely by RECNET_* environment variables.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/recnet
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY src ./src
+COPY migrations ./migrations
+RUN /opt/recnet/bin/pip install .
+
+FROM python:3.11-slim
+ENV PATH=/opt/recnet/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    RECNET_ENV=prod \
+    RECNET_HOST=0.0.0.0 \
+    RECNET_PORT=8000
+RUN useradd --system --uid 10001 --home-dir /var/lib/recnet --create-home recnet
+COPY --from=build /opt/recnet /opt/recnet
+USER recnet
+WORKDIR /var/lib/recnet
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('RECNET_PORT', '8000')}/v1/ready\", timeout=2).status != 200)"]
+# Migrations first (as the configured role), then the server; a failed migration stops the start.
+CMD ["sh", "-c", "recnet migrate && exec recnet serve --no-migrate"]

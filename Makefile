@@ -1,0 +1,47 @@
+# recnet — the targets a newcomer guesses. Everything runs inside .venv, made on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run serve install test lint format openapi migrate bench clean
+
+run: serve
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "recnet needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/recnet serve
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests migrations bench
+	$(BIN)/ruff check --fix src tests migrations bench
+
+openapi: $(STAMP)
+	$(BIN)/recnet openapi --write
+
+migrate: $(STAMP)
+	$(BIN)/recnet migrate
+
+bench: $(STAMP)
+	$(BIN)/python bench/pools.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache recnet.db recnet.db-wal recnet.db-shm
