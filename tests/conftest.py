@@ -73,11 +73,19 @@ def make_settings(url: str, **overrides: object) -> Settings:
 
 
 _databases: dict[str, Database] = {}
+_owners: dict[str, Database] = {}
 
 
-def reset(database: Database) -> None:
+def owner_database(url: str) -> Database:
+    """The database as its owner sees it (no application role: row-level security bypassed)."""
+    if url not in _owners:
+        _owners[url] = Database.from_settings(make_settings(url, database_role=""))
+    return _owners[url]
+
+
+def reset(url: str) -> None:
     """Remove what a test wrote, keeping the reference data the migrations created."""
-    with database.engine.begin() as connection:
+    with owner_database(url).engine.begin() as connection:
         for table in reversed(SQLModel.metadata.sorted_tables):
             if table.name == Organisation.__tablename__:
                 connection.execute(delete(table).where(table.c.kind != "member_state"))
@@ -91,7 +99,7 @@ def database(db_url: str) -> Iterator[Database]:
         _databases[db_url] = Database.from_settings(make_settings(db_url))
     db = _databases[db_url]
     yield db
-    reset(db)
+    reset(db_url)
 
 
 @pytest.fixture

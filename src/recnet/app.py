@@ -12,6 +12,8 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from recnet import __version__
 from recnet.api.v1.router import router as v1_router
+from recnet.auth.keys import KeyRing
+from recnet.auth.ratelimit import RateLimiter
 from recnet.config import Settings, get_settings
 from recnet.db import Database
 from recnet.docs import install_docs
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database or Database.from_settings(settings)
+    app.state.keyring = KeyRing(settings)
+    app.state.limiter = RateLimiter.from_url(settings.redis_url)
 
     app.include_router(v1_router)
     install_docs(app)

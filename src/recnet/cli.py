@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from recnet.config import Settings, get_settings
+from recnet.models.organisation import OrganisationKind
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from recnet.services.clients import IssuedCredentials
 
 app = typer.Typer(
     name="recnet",
@@ -115,6 +123,174 @@ def openapi(
         typer.echo(f"{path} is current")
     else:
         sys.stdout.write(document)
+
+
+orgs_app = typer.Typer(help="The organisations of the network.", no_args_is_help=True)
+clients_app = typer.Typer(help="API clients (machine credentials).", no_args_is_help=True)
+keys_app = typer.Typer(help="Keys that sign access tokens.", no_args_is_help=True)
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    """One transaction on the configured database; problems become a message and exit 1."""
+    from recnet.db import Database
+    from recnet.errors import ProblemError
+
+    database = Database.from_settings(_settings())
+    try:
+        with database.transaction() as session:
+            yield session
+    except ProblemError as exc:
+        typer.echo(f"recnet: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+@orgs_app.command("create")
+def orgs_create(
+    code: Annotated[str, typer.Option(help="Short unique code, e.g. UNICEF.")],
+    kind: Annotated[OrganisationKind, typer.Option(help="Kind of organisation.")],
+    name: Annotated[str, typer.Option(help="Name in English.")],
+    name_ru: Annotated[str | None, typer.Option(help="Name in Russian.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Register an organisation (secretariat, partner or researcher)."""
+    from recnet.services import clients
+
+    names = {"en": name, **({"ru": name_ru} if name_ru else {})}
+    with _unit_of_work() as session:
+        org = clients.create_organisation(session, code=code, kind=kind, name=names)
+        result = {"code": org.code, "kind": org.kind, "name": org.name, "id": str(org.id)}
+    _print_json(result) if as_json else typer.echo(f"created {code} ({kind.value})")
+
+
+@orgs_app.command("list")
+def orgs_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the organisations."""
+    from recnet.services import organisations
+
+    with _unit_of_work() as session:
+        rows = [
+            {"code": o.code, "kind": o.kind, "name": o.name.get("en", "")}
+            for o in organisations.list_all(session)
+        ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['code']:<16} {row['kind']:<13} {row['name']}")
+
+
+def _credentials(issued: IssuedCredentials) -> dict[str, Any]:
+    return {
+        "client_id": issued.client.client_id,
+        "client_secret": issued.client_secret,
+        "organisation": issued.organisation.code,
+        "scopes": issued.client.scopes,
+    }
+
+
+def _show_credentials(issued: IssuedCredentials, as_json: bool) -> None:
+    if as_json:
+        _print_json(_credentials(issued))
+        return
+    typer.echo(f"client_id:     {issued.client.client_id}")
+    typer.echo(f"client_secret: {issued.client_secret}")
+    typer.echo(f"scopes:        {' '.join(issued.client.scopes) or '(none)'}")
+    typer.echo("The secret is shown once and cannot be recovered; store it now.")
+
+
+@clients_app.command("create")
+def clients_create(
+    org: Annotated[str, typer.Option(help="Code of the client's organisation.")],
+    name: Annotated[str, typer.Option(help="What the client is, e.g. its system's name.")],
+    scopes: Annotated[str, typer.Option(help="Space-separated scopes.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a client; its secret is printed once."""
+    from recnet.auth.scopes import parse
+    from recnet.services import clients
+
+    try:
+        wanted = parse(scopes)
+    except ValueError as exc:
+        typer.echo(f"recnet: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with _unit_of_work() as session:
+        issued = clients.create_client(session, organisation_code=org, name=name, scopes=wanted)
+    _show_credentials(issued, as_json)
+
+
+@clients_app.command("list")
+def clients_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List clients (never their secrets)."""
+    from recnet.services import clients
+
+    with _unit_of_work() as session:
+        rows = [
+            {
+                "client_id": c.client_id,
+                "organisation": o.code,
+                "name": c.name,
+                "scopes": c.scopes,
+                "disabled": c.disabled_at is not None,
+            }
+            for c, o in clients.list_clients(session)
+        ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        state = "disabled" if row["disabled"] else "active"
+        typer.echo(
+            f"{row['client_id']:<22} {row['organisation']:<10} {state:<8} "
+            f"{' '.join(row['scopes'])}  {row['name']}"
+        )
+
+
+@clients_app.command("disable")
+def clients_disable(client_id: Annotated[str, typer.Argument(help="The client id.")]) -> None:
+    """Disable a client: its tokens stop working at once."""
+    from recnet.services import clients
+
+    with _unit_of_work() as session:
+        clients.disable_client(session, client_id)
+    typer.echo(f"disabled {client_id}")
+
+
+@clients_app.command("rotate")
+def clients_rotate(
+    client_id: Annotated[str, typer.Argument(help="The client id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Give a client a new secret (printed once); the old secret stops working."""
+    from recnet.services import clients
+
+    with _unit_of_work() as session:
+        issued = clients.rotate_secret(session, client_id)
+    _show_credentials(issued, as_json)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key; the previous one verifies until its tokens expire."""
+    from recnet.auth import keys
+
+    settings = _settings()
+    with _unit_of_work() as session:
+        key = keys.rotate(session, settings)
+        kid = key.kid
+    typer.echo(f"new signing key {kid}")
 
 
 def main() -> None:

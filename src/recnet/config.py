@@ -38,9 +38,26 @@ class Settings(BaseSettings):
     threads: int = Field(default_factory=default_threads, ge=1, le=256)
     db_pool_size: int | None = Field(default=None, ge=1, le=256)
     db_pool_timeout: float = Field(default=5.0, gt=0, le=60)
+    # On PostgreSQL the app works as this role, which does not own the tables and so is held by
+    # row-level security; migrations run as the connecting (owner) role. Empty: no SET ROLE.
+    database_role: str = Field(default="recnet_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=60000)
     # What a client is told to wait when the database is unavailable.
     retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+
+    # Access tokens (RFC 9068 JWT profile).
+    token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    token_issuer: str = "urn:recnet"
+    token_audience: str = "urn:recnet:api"
+
+    # Rate limits, per window: anonymous callers per address, clients per client id; failed
+    # token requests per client id and per address. Shared through Redis when it is configured.
+    redis_url: str | None = None
+    rate_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_anonymous: int = Field(default=120, ge=1)
+    rate_client: int = Field(default=1200, ge=1)
+    rate_token_failures: int = Field(default=10, ge=1)
+    rate_token_failure_window_seconds: int = Field(default=300, ge=1, le=86400)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -7,6 +7,7 @@ the answer is sent, or rolls back on any error. A change and its event therefore
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -17,7 +18,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, event, types
+from sqlalchemy import Connection, Engine, create_engine, event, text, types
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -69,6 +70,36 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.close()
 
 
+TENANT_SETTING = "recnet.tenant"
+_SET_TENANT = text(f"SELECT set_config('{TENANT_SETTING}', :tenant, true)")
+
+
+def set_tenant(session: Session, tenant: str | None) -> None:
+    """Make ``tenant`` the current tenant of the session's transactions, for row-level security.
+
+    ``set_config(..., true)`` lasts for the transaction only, so the tenant never outlives the
+    request on a pooled connection; later transactions of the session set it again.
+    """
+    session.info["tenant"] = tenant or ""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(_SET_TENANT, {"tenant": tenant or ""})
+
+
+@event.listens_for(Session, "after_begin")
+def _reapply_tenant(session: Session, _transaction: Any, connection: Connection) -> None:
+    if "tenant" in session.info and connection.dialect.name == "postgresql":
+        connection.execute(_SET_TENANT, {"tenant": session.info["tenant"]})
+
+
+def _configure_postgresql(engine: Engine, role: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _set_role(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f'SET ROLE "{role}"')
+        dbapi_connection.commit()
+
+
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
     url = normalise_url(url or settings.database_url)
     if url.startswith("sqlite"):
@@ -84,7 +115,7 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=settings.pool_size,
         max_overflow=max(1, settings.pool_size // 2),
@@ -94,6 +125,9 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
+    if settings.database_role:
+        _configure_postgresql(engine, settings.database_role)
+    return engine
 
 
 def migrations_dir() -> Path:
@@ -156,6 +190,11 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """``session()`` as a context manager, for work outside a request (CLI, tests)."""
+        yield from self.session()
 
     def dispose(self) -> None:
         self.engine.dispose()

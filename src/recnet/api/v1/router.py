@@ -1,11 +1,24 @@
-"""Version 1 of the API: every area's router, under /v1."""
+"""Version 1 of the API: every area's router, under /v1.
+
+Every route but the probes is rate-limited: by client, or by address for anonymous callers and
+the token endpoint.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from recnet.api.v1 import health, organisations
+from recnet.api.v1 import auth, clients, health, organisations
+from recnet.auth.principal import enforce_address_rate_limit, enforce_rate_limit
 
 router = APIRouter(prefix="/v1")
 router.include_router(health.router)
-router.include_router(organisations.router)
+
+by_address = APIRouter(dependencies=[Depends(enforce_address_rate_limit)])
+by_address.include_router(auth.public_router)
+router.include_router(by_address)
+
+by_caller = APIRouter(dependencies=[Depends(enforce_rate_limit)])
+for area in (auth.router, organisations.router, clients.router):
+    by_caller.include_router(area)
+router.include_router(by_caller)

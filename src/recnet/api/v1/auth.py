@@ -1,0 +1,98 @@
+"""Authentication: the token endpoint, the public keys, and who the caller is."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Form, Request, Response
+
+from recnet.auth import keys
+from recnet.auth.principal import AuthenticatedDep
+from recnet.db import SessionDep
+from recnet.schemas.auth import Caller, JsonWebKey, JsonWebKeySet, TokenResponse
+from recnet.services import auth
+from recnet.services.auth import OAuthError, TokenRequest
+
+# Routes that take no bearer token (the token endpoint speaks HTTP Basic), and those that do.
+public_router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+FormText = Annotated[str | None, Form(max_length=512)]
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization")
+    if header is None or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise auth.invalid_client() from None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise auth.invalid_client()
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
+    return unquote(client_id), unquote(secret)
+
+
+@public_router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses={400: {"description": "OAuth error"}, 401: {"description": "invalid_client"}},
+)
+def issue_token(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    grant_type: FormText = None,
+    client_id: FormText = None,
+    client_secret: FormText = None,
+    scope: FormText = None,
+) -> TokenResponse:
+    """Exchange client credentials (form fields or HTTP Basic) for an access token."""
+    basic = _basic_credentials(request)
+    if basic is not None:
+        if client_id is not None or client_secret is not None:
+            raise OAuthError("invalid_request", "Use either HTTP Basic or form credentials.")
+        client_id, client_secret = basic
+    state = request.app.state
+    token = auth.grant(
+        session,
+        state.settings,
+        state.keyring,
+        state.limiter,
+        TokenRequest(
+            grant_type=grant_type,
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=scope,
+            address=request.client.host if request.client else None,
+        ),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return token
+
+
+@public_router.get("/jwks.json", response_model=JsonWebKeySet)
+def get_jwks(request: Request, response: Response, session: SessionDep) -> JsonWebKeySet:
+    """The public keys that verify access tokens: the current key and recently rotated ones."""
+    found = keys.verification_keys(session, request.app.state.settings)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return JsonWebKeySet(keys=[JsonWebKey.model_validate(k.public_jwk) for k in found])
+
+
+@router.get("/me", response_model=Caller, responses={401: {"description": "No valid token"}})
+def get_caller(principal: AuthenticatedDep) -> Caller:
+    """Who the access token speaks for: client, organisation, role, tenant and scopes."""
+    assert principal.client_id is not None and principal.organisation is not None
+    return Caller(
+        client_id=principal.client_id,
+        organisation=principal.organisation,
+        role=principal.role.value,
+        tenant=principal.tenant,
+        scopes=sorted(principal.scopes),
+    )

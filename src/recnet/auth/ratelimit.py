@@ -1,0 +1,105 @@
+"""Rate limits: fixed windows counted per process, or in Redis when one is configured.
+
+Nothing here is needed for correctness, only for fairness: without Redis each process counts for
+itself, so N processes allow up to N times the limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger("recnet.ratelimit")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The state of one key's current window after counting a request (or not)."""
+
+    limit: int
+    count: int
+    reset_seconds: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+
+
+class Counter(Protocol):
+    def add(self, key: str, window_seconds: int, amount: int) -> tuple[int, int]:
+        """Add ``amount`` to the key's current window; (count, seconds until it resets)."""
+
+
+class MemoryCounter:
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, key: str, window_seconds: int, amount: int) -> tuple[int, int]:
+        now = time.time()
+        window = int(now // window_seconds)
+        with self._lock:
+            if len(self._counts) > 100_000:
+                self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
+            count = self._counts.get((key, window), 0) + amount
+            self._counts[(key, window)] = count
+        return count, math.ceil((window + 1) * window_seconds - now)
+
+
+class RedisCounter:
+    """Shared counts: one INCRBY and EXPIRE per request, in one round trip."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._fallback = MemoryCounter()
+
+    def add(self, key: str, window_seconds: int, amount: int) -> tuple[int, int]:
+        now = time.time()
+        window = int(now // window_seconds)
+        name = f"recnet:rl:{key}:{window}"
+        try:
+            pipe = self._redis.pipeline()
+            pipe.incrby(name, amount)
+            pipe.expire(name, window_seconds + 1)
+            count = int(pipe.execute()[0])
+        except Exception:  # Redis down: count locally rather than refuse service.
+            log.warning("Redis unavailable for rate limits; counting in process", exc_info=True)
+            return self._fallback.add(key, window_seconds, amount)
+        return count, math.ceil((window + 1) * window_seconds - now)
+
+
+class RateLimiter:
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+
+    @classmethod
+    def from_url(cls, redis_url: str | None) -> RateLimiter:
+        return cls(RedisCounter(redis_url) if redis_url else MemoryCounter())
+
+    def hit(self, key: str, limit: int, window_seconds: int, amount: int = 1) -> Window:
+        count, reset = self.counter.add(key, window_seconds, amount)
+        return Window(limit=limit, count=count, reset_seconds=reset)
+
+    def peek(self, key: str, limit: int, window_seconds: int) -> Window:
+        return self.hit(key, limit, window_seconds, amount=0)
+
+
+def client_key(principal_client_id: str | None, address: str | None) -> str:
+    return f"client:{principal_client_id}" if principal_client_id else f"addr:{address or '-'}"

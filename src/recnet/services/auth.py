@@ -1,0 +1,117 @@
+"""The OAuth 2.0 client-credentials grant (RFC 6749 §4.4) and its failure limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from recnet.auth import scopes as scope_rules
+from recnet.auth import tokens
+from recnet.auth.keys import KeyRing
+from recnet.auth.ratelimit import RateLimiter
+from recnet.config import Settings
+from recnet.errors import ProblemError, TooManyRequests
+from recnet.models import OrganisationKind
+from recnet.schemas.auth import TokenResponse
+from recnet.services import clients
+
+
+class OAuthError(ProblemError):
+    """An RFC 6749 §5.2 error, rendered as problem details carrying ``error`` members too."""
+
+    slug, title = "oauth", "Token request refused"
+
+    def __init__(
+        self, error: str, description: str, status: int = 400, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(
+            description,
+            status=status,
+            headers=headers,
+            extra={"error": error, "error_description": description},
+        )
+
+
+def invalid_client() -> OAuthError:
+    return OAuthError(
+        "invalid_client",
+        "Client authentication failed.",
+        status=401,
+        headers={"WWW-Authenticate": 'Basic realm="recnet"'},
+    )
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    grant_type: str | None
+    client_id: str | None
+    client_secret: str | None
+    scope: str | None
+    address: str | None
+
+
+def grant(
+    session: Session,
+    settings: Settings,
+    keyring: KeyRing,
+    limiter: RateLimiter,
+    request: TokenRequest,
+) -> TokenResponse:
+    if request.grant_type is None:
+        raise OAuthError("invalid_request", "grant_type is required.")
+    if request.grant_type != "client_credentials":
+        raise OAuthError(
+            "unsupported_grant_type", "Only the client_credentials grant is supported."
+        )
+    if not request.client_id or not request.client_secret:
+        raise OAuthError("invalid_request", "client_id and client_secret are required.")
+
+    failure_keys = [f"token-fail:client:{request.client_id}", f"token-fail:addr:{request.address}"]
+    window = settings.rate_token_failure_window_seconds
+    for key in failure_keys:
+        state = limiter.peek(key, settings.rate_token_failures, window)
+        if state.count >= settings.rate_token_failures:
+            raise TooManyRequests(
+                "Too many failed token requests; retry later.",
+                headers={**state.headers(), "Retry-After": str(state.reset_seconds)},
+            )
+    try:
+        client, organisation = clients.authenticate(
+            session, request.client_id, request.client_secret
+        )
+    except LookupError:
+        for key in failure_keys:
+            limiter.hit(key, settings.rate_token_failures, window)
+        raise invalid_client() from None
+
+    held = set(client.scopes) & {
+        s.value for s in scope_rules.ALLOWED[OrganisationKind(organisation.kind)]
+    }
+    if request.scope is None:
+        granted = held
+    else:
+        try:
+            asked = {s.value for s in scope_rules.parse(request.scope)}
+        except ValueError as exc:
+            raise OAuthError("invalid_scope", str(exc)) from None
+        if not asked <= held:
+            raise OAuthError(
+                "invalid_scope",
+                f"The client does not hold {' '.join(sorted(asked - held))}.",
+            )
+        granted = asked
+
+    kid, private_pem = keyring.signing_key(session)
+    claims = tokens.claims_for(
+        settings,
+        client_id=client.client_id,
+        org=organisation.code,
+        tenant=organisation.tenant,
+        scopes=sorted(granted),
+    )
+    return TokenResponse(
+        access_token=tokens.encode(claims, kid, private_pem),
+        expires_in=settings.token_ttl_seconds,
+        scope=claims["scope"],
+    )
