@@ -20,9 +20,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from recnet.app import create_app
+from recnet.auth.principal import Role
 from recnet.config import Settings
 from recnet.db import Database, normalise_url, upgrade
 from recnet.models import Organisation
+from tests.factories import bearer, client_for_role, get_token
 
 PG_URL = os.environ.get("RECNET_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -121,3 +123,13 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def role_headers(client: TestClient, database: Database) -> dict[Role, dict[str, str]]:
+    """Authorization headers for one client of each role (anonymous: none)."""
+    headers: dict[Role, dict[str, str]] = {Role.anonymous: {}}
+    for role in Role:
+        if role is not Role.anonymous:
+            headers[role] = bearer(get_token(client, client_for_role(database, role)))
+    return headers

@@ -1,4 +1,4 @@
-"""Shared records (practices, programmes); on PostgreSQL the application role and row-level security.
+"""Shared records; on PostgreSQL, the application role and row-level security.
 
 The application works as ``recnet_app``: it owns no table, so row-level security holds it. A write
 touches only rows of the tenant set for the transaction (``recnet.tenant``); rows marked
@@ -90,7 +90,9 @@ def _row_level_security(table: str) -> None:
         f"((tlp NOT IN ('AMBER+STRICT', 'RED') AND status <> 'draft') OR {own})"
     )
     op.execute(f"CREATE POLICY {table}_insert ON {table} FOR INSERT WITH CHECK ({own})")
-    op.execute(f"CREATE POLICY {table}_update ON {table} FOR UPDATE USING ({own}) WITH CHECK ({own})")
+    op.execute(
+        f"CREATE POLICY {table}_update ON {table} FOR UPDATE USING ({own}) WITH CHECK ({own})"
+    )
     op.execute(f"CREATE POLICY {table}_delete ON {table} FOR DELETE USING ({own})")
 
 

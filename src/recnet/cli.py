@@ -237,7 +237,7 @@ def clients_list(
     from recnet.services import clients
 
     with _unit_of_work() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "client_id": c.client_id,
                 "organisation": o.code,

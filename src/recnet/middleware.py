@@ -7,11 +7,19 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from itertools import accumulate
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from recnet.errors import InternalError, PayloadTooLarge, ProblemError, problem_response
+from recnet.errors import (
+    FieldError,
+    InternalError,
+    PayloadTooLarge,
+    ProblemError,
+    ValidationProblem,
+    problem_response,
+)
 from recnet.logs import request_id_var
 
 access_log = logging.getLogger("recnet.access")
@@ -100,8 +108,29 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON document, without parsing it."""
+    brackets = _JSON_STRING.sub(b'""', body).translate(None, delete=_NOT_BRACKETS)
+    return max(accumulate(_BRACKET_STEP[b] for b in brackets), default=0)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media: bytes = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
 class BodyLimitMiddleware:
-    """Refuses request bodies over a limit with 413, by declared length or by counting."""
+    """Refuses request bodies over a limit with 413, by declared length or by counting, and JSON
+    bodies nested deeper than ``MAX_JSON_DEPTH`` with 422, before anything parses them."""
 
     def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
         self.app = app
@@ -135,4 +164,47 @@ class BodyLimitMiddleware:
                     raise too_large
             return message
 
-        await self.app(scope, counting_receive, send)
+        if not _is_json(scope):
+            await self.app(scope, counting_receive, send)
+            return
+
+        # JSON is bounded in size already: read it whole, measure its nesting, then replay it.
+        chunks = []
+        while True:
+            try:
+                message = await counting_receive()
+            except PayloadTooLarge as exc:
+                await problem_response(scope["path"], exc)(scope, receive, send)
+                return
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if json_depth(body) > MAX_JSON_DEPTH:
+            too_deep = ValidationProblem(
+                f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.",
+                errors=[
+                    FieldError(
+                        location="body",
+                        field="",
+                        pointer="",
+                        code="too_deep",
+                        message=f"nesting deeper than {MAX_JSON_DEPTH} levels",
+                    )
+                ],
+            )
+            await problem_response(scope["path"], too_deep)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from recnet.config import Settings
@@ -67,11 +68,11 @@ def rotate(session: Session, settings: Settings) -> SigningKey:
 
 
 def verification_keys(session: Session, settings: Settings) -> list[SigningKey]:
-    """Keys whose tokens may still be valid: active ones, and retired ones for one token lifetime."""
+    """Keys whose tokens may still be valid: active, or retired less than a token lifetime ago."""
     horizon = utcnow() - timedelta(seconds=settings.token_ttl_seconds)
     query = (
         select(SigningKey)
-        .where(col(SigningKey.retired_at).is_(None) | (col(SigningKey.retired_at) > horizon))
+        .where(or_(col(SigningKey.retired_at).is_(None), col(SigningKey.retired_at) > horizon))
         .order_by(col(SigningKey.created_at).desc())
     )
     return list(session.exec(query))

@@ -65,7 +65,9 @@ def claims_for(
     return claims
 
 
-def verify(token: str, settings: Settings, key_for: Callable[[str], dict[str, str] | None]) -> Claims:
+def verify(
+    token: str, settings: Settings, key_for: Callable[[str], dict[str, str] | None]
+) -> Claims:
     """The claims of a valid token, or TokenError. ``key_for(kid)`` gives a verification JWK."""
     if len(token) > MAX_TOKEN_BYTES:
         raise TokenError("token too large")

@@ -23,7 +23,9 @@ class ApiClient(SQLModel, table=True):
     name: str = Field(max_length=200)
     scopes: list[str] = Field(sa_column=Column(JSONDocument, nullable=False))
     secret_hash: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     secret_rotated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
@@ -39,5 +41,7 @@ class SigningKey(SQLModel, table=True):
     # PKCS#8 PEM, encrypted with the server secret (RECNET_SECRET_KEY).
     private_key: str = Field(sa_column=Column(Text, nullable=False))
     public_jwk: dict[str, str] = Field(sa_column=Column(JSONDocument, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     retired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -44,5 +44,9 @@ class Record(SQLModel, table=True):
     status: str = Field(default="draft", max_length=16)
     tlp: str = Field(max_length=16)
     data: dict[str, object] = Field(sa_column=Column(JSONDocument, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

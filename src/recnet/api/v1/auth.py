@@ -88,10 +88,9 @@ def get_jwks(request: Request, response: Response, session: SessionDep) -> JsonW
 @router.get("/me", response_model=Caller, responses={401: {"description": "No valid token"}})
 def get_caller(principal: AuthenticatedDep) -> Caller:
     """Who the access token speaks for: client, organisation, role, tenant and scopes."""
-    assert principal.client_id is not None and principal.organisation is not None
     return Caller(
-        client_id=principal.client_id,
-        organisation=principal.organisation,
+        client_id=principal.client_id or "",
+        organisation=principal.organisation or "",
         role=principal.role.value,
         tenant=principal.tenant,
         scopes=sorted(principal.scopes),

@@ -1,0 +1,185 @@
+"""The client-credentials grant, token claims, JWKS, key rotation, client disabling and rotation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from jose import jwt
+from sqlmodel import select
+
+from recnet.auth import keys
+from recnet.auth.principal import Role
+from recnet.db import Database, utcnow
+from recnet.models import SigningKey
+from recnet.services import clients
+from tests.conftest import owner_database
+from tests.factories import bearer, client_for_role, get_token
+
+GRANT = "client_credentials"
+
+
+def form(credentials, **extra: str) -> dict[str, str]:
+    return {
+        "grant_type": GRANT,
+        "client_id": credentials.client_id,
+        "client_secret": credentials.client_secret,
+        **extra,
+    }
+
+
+def test_agency_gets_a_token_with_form_credentials(client: TestClient, database: Database) -> None:
+    agency = client_for_role(database, Role.member_state)
+    response = client.post("/v1/auth/token", data=form(agency))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 900
+    assert set(body["scope"].split()) == set(agency.scopes)
+    assert response.headers["cache-control"] == "no-store"
+
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["alg"] == "ES256"
+    assert header["typ"] == "at+jwt"
+    claims = jwt.get_unverified_claims(body["access_token"])
+    assert claims["iss"] == "urn:recnet"
+    assert claims["aud"] == "urn:recnet:api"
+    assert claims["sub"] == agency.client_id
+    assert claims["org"] == "UZB"
+    assert claims["tenant"] == "UZB"
+    assert claims["exp"] - claims["iat"] == 900
+    assert claims["nbf"] == claims["iat"]
+    assert len(claims["jti"]) == 32
+
+    jwks = client.get("/v1/auth/jwks.json").json()["keys"]
+    assert header["kid"] in {k["kid"] for k in jwks}
+    assert all("d" not in k for k in jwks), "no private key material in the JWKS"
+
+
+def test_http_basic_credentials_and_a_scope_subset(client: TestClient, database: Database) -> None:
+    agency = client_for_role(database, Role.member_state)
+    response = client.post(
+        "/v1/auth/token",
+        auth=(agency.client_id, agency.client_secret),
+        data={"grant_type": GRANT, "scope": "practices:write"},
+    )
+    assert response.status_code == 200
+    assert response.json()["scope"] == "practices:write"
+    me = client.get("/v1/auth/me", headers=bearer(response.json()["access_token"])).json()
+    assert me["scopes"] == ["practices:write"]
+    assert me["tenant"] == "UZB"
+
+
+def test_partner_token_has_no_tenant(client: TestClient, database: Database) -> None:
+    token = get_token(client, client_for_role(database, Role.partner))
+    claims = jwt.get_unverified_claims(token)
+    assert "tenant" not in claims
+    assert claims["org"] == "UNICEF"
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "error"),
+    [
+        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
+        ({"grant_type": ""}, 400, "invalid_request"),
+        ({"scope": "admin"}, 400, "invalid_scope"),
+        ({"scope": "practices:write telepathy"}, 400, "invalid_scope"),
+        ({"client_secret": "wrong"}, 401, "invalid_client"),
+        ({"client_id": "rc_unknown"}, 401, "invalid_client"),
+    ],
+)
+def test_token_errors_follow_rfc6749(
+    client: TestClient, database: Database, change: dict[str, str], status: int, error: str
+) -> None:
+    agency = client_for_role(database, Role.member_state)
+    response = client.post("/v1/auth/token", data={**form(agency), **change})
+    assert response.status_code == status
+    body = response.json()
+    assert body["error"] == error
+    assert body["error_description"]
+    assert body["request_id"]
+    if status == 401:
+        assert response.headers["www-authenticate"].startswith("Basic")
+
+
+def test_missing_credentials_is_invalid_request(client: TestClient) -> None:
+    response = client.post("/v1/auth/token", data={"grant_type": GRANT})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_failed_token_requests_are_rate_limited(client: TestClient, database: Database) -> None:
+    agency = client_for_role(database, Role.member_state)
+    limit = database.settings.rate_token_failures
+    for _ in range(limit):
+        wrong = client.post("/v1/auth/token", data=form(agency, client_secret="wrong"))
+        assert wrong.status_code == 401
+    blocked = client.post("/v1/auth/token", data=form(agency))
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert blocked.headers["content-type"] == "application/problem+json"
+
+
+def test_disabled_client_gets_no_token_and_its_tokens_stop(
+    client: TestClient, database: Database
+) -> None:
+    agency = client_for_role(database, Role.member_state)
+    token = get_token(client, agency)
+    assert client.get("/v1/auth/me", headers=bearer(token)).status_code == 200
+    with database.transaction() as session:
+        clients.disable_client(session, agency.client_id)
+    refused = client.get("/v1/auth/me", headers=bearer(token))
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+    assert client.post("/v1/auth/token", data=form(agency)).json()["error"] == "invalid_client"
+
+
+def test_rotated_secret_replaces_the_old_one(client: TestClient, database: Database) -> None:
+    agency = client_for_role(database, Role.member_state)
+    with database.transaction() as session:
+        issued = clients.rotate_secret(session, agency.client_id)
+    old = client.post("/v1/auth/token", data=form(agency))
+    assert old.status_code == 401
+    new = client.post("/v1/auth/token", data=form(agency, client_secret=issued.client_secret))
+    assert new.status_code == 200
+
+
+def test_secret_is_stored_only_as_a_slow_salted_hash(database: Database) -> None:
+    agency = client_for_role(database, Role.member_state)
+    other = client_for_role(database, Role.member_state)
+    with database.transaction() as session:
+        stored = [
+            clients.client_by_id(session, c.client_id)[0].secret_hash for c in (agency, other)
+        ]
+    assert all(h.startswith("scrypt$") for h in stored)
+    assert agency.client_secret not in stored[0]
+    assert stored[0].split("$")[4] != stored[1].split("$")[4], "each hash has its own salt"
+
+
+def test_key_rotation_keeps_old_tokens_until_they_expire(
+    app: FastAPI, client: TestClient, database: Database, db_url: str
+) -> None:
+    agency = client_for_role(database, Role.member_state)
+    old_token = get_token(client, agency)
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+    with database.transaction() as session:
+        new_kid = keys.rotate(session, database.settings).kid
+
+    new_token = get_token(client, agency)
+    assert jwt.get_unverified_header(new_token)["kid"] == new_kid
+    published = {k["kid"] for k in client.get("/v1/auth/jwks.json").json()["keys"]}
+    assert {old_kid, new_kid} <= published
+    assert client.get("/v1/auth/me", headers=bearer(old_token)).status_code == 200
+
+    # Once a token lifetime has passed since its retirement, the old key verifies nothing.
+    past = utcnow() - timedelta(seconds=database.settings.token_ttl_seconds + 1)
+    with owner_database(db_url).transaction() as session:
+        key = session.exec(select(SigningKey).where(SigningKey.kid == old_kid)).one()
+        key.retired_at = past
+        session.add(key)
+    with database.transaction() as session:
+        app.state.keyring.refresh(session)  # as a process does every 30 s
+    assert client.get("/v1/auth/me", headers=bearer(old_token)).status_code == 401
+    assert old_kid not in {k["kid"] for k in client.get("/v1/auth/jwks.json").json()["keys"]}
