@@ -424,13 +424,13 @@ def revision() -> str:
     return head + (" (with uncommitted changes in src/ or migrations/)" if dirty else "")
 
 
-def section(rows: Sequence[Row], command: str, seconds: int) -> str:
+def section(rows: Sequence[Row], command: str, seconds: int, load: str) -> str:
     return "\n".join(
         [
             SECTION,
             "",
             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-            f"- machine: {machine()}",
+            f"- machine: {machine()}; load average before the run {load}",
             f"- code: {revision()}",
             f"- command: `{command}`",
             "",
@@ -482,9 +482,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         parser.error("wrk not found: apt-get install -y wrk")
 
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     rows = run_grid(seconds, rounds=2, pg_url=args.pg_url)
     command = shlex.join([".venv/bin/python", "bench/pools.py", *(argv or sys.argv[1:])])
-    text = section(rows, command, seconds)
+    text = section(rows, command, seconds, load)
     print()
     print(text)
     write_results(text)

@@ -24,6 +24,7 @@ from recnet.auth.principal import Role
 from recnet.config import Settings
 from recnet.db import Database, normalise_url, upgrade
 from recnet.models import Organisation
+from recnet.models.event import SQLITE_APPEND_ONLY
 from tests.factories import bearer, client_for_role, get_token
 
 PG_URL = os.environ.get("RECNET_TEST_DATABASE_URL")
@@ -65,6 +66,9 @@ def db_url(
         upgrade(url)
         yield url
     finally:
+        for cache in (_databases, _owners):
+            if url in cache:
+                cache.pop(url).dispose()
         _drop_pg_database(PG_URL, url)
 
 
@@ -88,11 +92,19 @@ def owner_database(url: str) -> Database:
 def reset(url: str) -> None:
     """Remove what a test wrote, keeping the reference data the migrations created."""
     with owner_database(url).engine.begin() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        connection.execute(text("DELETE FROM record_search"))
+        if sqlite:  # the log's append-only triggers stand aside while the test data goes
+            for name in SQLITE_APPEND_ONLY:
+                connection.execute(text(f"DROP TRIGGER {name}"))
         for table in reversed(SQLModel.metadata.sorted_tables):
             if table.name == Organisation.__tablename__:
                 connection.execute(delete(table).where(table.c.kind != "member_state"))
             else:
                 connection.execute(delete(table))
+        if sqlite:
+            for statement in SQLITE_APPEND_ONLY.values():
+                connection.execute(text(statement))
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from sqlmodel import Field, SQLModel
 
 from recnet.db import utcnow
 from recnet.models.types import JSONDocument, UTCDateTime
+from recnet.schemas.vocabularies import RecordStatus, TlpMarking
 
-TLP_MARKINGS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
-STATUSES = ("draft", "published", "withdrawn")
+TLP_MARKINGS = tuple(t.value for t in TlpMarking)
+STATUSES = tuple(s.value for s in RecordStatus)
 KINDS = ("practice", "programme")
 
 
@@ -50,3 +51,19 @@ class Record(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+class RecordTag(SQLModel, table=True):
+    """The controlled-vocabulary codes of a record (approach, target group, language ...), one row
+    each, so every list filter is an indexed lookup on both databases."""
+
+    __tablename__ = "record_tags"
+    __table_args__ = (Index("ix_record_tags_lookup", "name", "value", "record_id"),)
+
+    record_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("records.id"), primary_key=True, nullable=False)
+    )
+    name: str = Field(max_length=32, primary_key=True)
+    value: str = Field(max_length=64, primary_key=True)
+    # Repeated from the record, for row-level security on PostgreSQL.
+    tenant: str = Field(sa_column=Column(String(3), nullable=False))

@@ -1,18 +1,57 @@
-"""Wire types shared by every kind of data."""
+"""Wire types shared by every kind of data: bounded text, multilingual text, pages."""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from recnet.schemas.vocabularies import Language
 
 T = TypeVar("T")
 
 
+class Input(BaseModel):
+    """Base of every input: unknown fields are errors (no mass assignment)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
 class ReadModel(BaseModel):
-    """Base of every output: built from table rows, never accepting unknown input."""
+    """Base of every output: built from table rows."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+def text(max_length: int) -> object:
+    return StringConstraints(min_length=1, max_length=max_length, strip_whitespace=True)
+
+
+Name = Annotated[str, text(300)]
+Paragraph = Annotated[str, text(2_000)]
+LongText = Annotated[str, text(20_000)]
+
+# Multilingual text: language tag → text, at least one language.
+MultilingualName = Annotated[dict[Language, Name], Field(min_length=1, max_length=len(Language))]
+MultilingualParagraph = Annotated[
+    dict[Language, Paragraph], Field(min_length=1, max_length=len(Language))
+]
+MultilingualText = Annotated[
+    dict[Language, LongText], Field(min_length=1, max_length=len(Language))
+]
+
+SourceRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+        description="The agency's own identifier of the record, unique within its tenant.",
+    ),
+]
+# ISO 3166-2 subdivision code, e.g. UZ-TK (Tashkent city).
+Subdivision = Annotated[str, Field(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")]
+HttpsUrl = Annotated[str, Field(max_length=2_000, pattern=r"^https://[^\s]+$")]
 
 
 class Page(BaseModel, Generic[T]):
