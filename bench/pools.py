@@ -123,6 +123,12 @@ class Row:
     def ok(self) -> bool:
         return all(m.ok for m in self.runs)
 
+    @property
+    def spread(self) -> float:
+        """(max - min) / mean of the req/s of the rounds."""
+        rates = [m.requests_per_second for m in self.runs]
+        return (max(rates) - min(rates)) / self.mean_rps if self.mean_rps else 0.0
+
 
 # --- wrk ---------------------------------------------------------------------------------------
 
@@ -185,27 +191,60 @@ def free_port() -> int:
         return port
 
 
-def server_env(
-    database_url: str, threads: int | None = None, pool: int | None = None
-) -> dict[str, str]:
-    """The environment of a recnet process: ours, without any RECNET_ setting inherited."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECNET_")}
-    env.update(
-        RECNET_DATABASE_URL=database_url,
-        RECNET_LOG_LEVEL="WARNING",
-        RECNET_RATE_ANONYMOUS=RATE_LIMIT_OFF,
-    )
-    if threads is not None:
-        env["RECNET_THREADS"] = str(threads)
-    if pool is not None:
-        env["RECNET_DB_POOL_SIZE"] = str(pool)
-    return env
+@dataclass(frozen=True)
+class Workspace:
+    """The bench's temporary directory, holding the code under test and the server logs."""
+
+    root: Path
+
+    @property
+    def code(self) -> Path:
+        return self.root / "code"
+
+    @classmethod
+    def snapshot(cls, root: Path) -> Workspace:
+        """Copy the code as it is now: every server runs the same code, whatever is edited later.
+
+        ``PYTHONPATH`` puts the copy ahead of the editable install of the checkout.
+        """
+        workspace = cls(root)
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        for part in ("src", "migrations"):
+            shutil.copytree(ROOT / part, workspace.code / part, ignore=ignore)
+        probe = subprocess.run(
+            [sys.executable, "-c", "import recnet; print(recnet.__file__)"],
+            env=workspace.env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        if not Path(probe.stdout.strip()).is_relative_to(workspace.code):
+            raise RuntimeError(f"recnet imported from {probe.stdout.strip()}, not the snapshot")
+        return workspace
+
+    def env(
+        self, database_url: str = "", threads: int | None = None, pool: int | None = None
+    ) -> dict[str, str]:
+        """The environment of a recnet process: ours, without any RECNET_ setting inherited."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RECNET_")}
+        env["PYTHONPATH"] = str(self.code / "src")
+        if database_url:
+            env["RECNET_DATABASE_URL"] = database_url
+        env.update(
+            RECNET_LOG_LEVEL="WARNING",
+            RECNET_RATE_ANONYMOUS=RATE_LIMIT_OFF,
+        )
+        if threads is not None:
+            env["RECNET_THREADS"] = str(threads)
+        if pool is not None:
+            env["RECNET_DB_POOL_SIZE"] = str(pool)
+        return env
 
 
-def migrate(database_url: str) -> None:
+def migrate(workspace: Workspace, database_url: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "recnet", "migrate"],
-        env=server_env(database_url),
+        env=workspace.env(database_url),
         check=True,
         capture_output=True,
         timeout=120,
@@ -256,18 +295,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def server(database_url: str, config: Config, workdir: Path) -> Iterator[str]:
+def server(workspace: Workspace, database_url: str, config: Config) -> Iterator[str]:
     """``recnet serve`` with the configuration, healthy; yields its base URL, stops it after."""
     port = free_port()
-    log = workdir / f"serve-{port}.log"
+    log = workspace.root / f"serve-{port}.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "recnet", "serve", "--host", HOST, "--port", str(port)]
             + ["--no-migrate"],
-            env=server_env(database_url, config.threads, config.pool),
+            env=workspace.env(database_url, config.threads, config.pool),
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            cwd=workdir,
+            cwd=workspace.root,
         )
         try:
             base_url = f"http://{HOST}:{port}"
@@ -288,8 +327,8 @@ def check_answer(url: str) -> None:
         raise RuntimeError(f"GET {url} answered {status}, expected 200")
 
 
-def measure(database_url: str, config: Config, seconds: int, workdir: Path) -> Measurement:
-    with server(database_url, config, workdir) as base_url:
+def measure(workspace: Workspace, database_url: str, config: Config, seconds: int) -> Measurement:
+    with server(workspace, database_url, config) as base_url:
         check_answer(base_url + config.path)
         run_wrk(base_url + config.path, WARMUP_SECONDS)
         return run_wrk(base_url + config.path, seconds)
@@ -312,14 +351,14 @@ def run_grid(seconds: int, rounds: int, pg_url: str) -> list[Row]:
         tempfile.TemporaryDirectory(prefix="recnet-bench-") as tmp,
         postgresql_database(pg_url, PG_DATABASE) as pg_database,
     ):
-        workdir = Path(tmp)
-        urls = {"sqlite": f"sqlite:///{workdir / 'bench.db'}", "postgresql": pg_database}
+        workspace = Workspace.snapshot(Path(tmp))
+        urls = {"sqlite": f"sqlite:///{workspace.root / 'bench.db'}", "postgresql": pg_database}
         for url in urls.values():
-            migrate(url)
+            migrate(workspace, url)
         for round_number in range(1, rounds + 1):
             for row in rows:
                 started = time.monotonic()
-                m = measure(urls[row.config.backend], row.config, seconds, workdir)
+                m = measure(workspace, urls[row.config.backend], row.config, seconds)
                 row.runs.append(m)
                 print(
                     f"round {round_number}  {row.config.label:<40} {m.requests_per_second:8.1f} "
@@ -385,6 +424,11 @@ def summary(rows: Sequence[Row]) -> list[str]:
                 f"{worst_clean.config.threads} pool={worst_clean.config.pool}, "
                 f"{worst_clean.mean_rps:.0f} req/s)."
             )
+            noise = max(r.spread for r in clean)
+            lines.append(
+                f"- {backend}: round-to-round difference of req/s up to {noise:.0%} on the "
+                "configurations without errors (the noise floor of these figures)."
+            )
             worst = min(measured, key=lambda r: r.mean_rps)
             ratio = f"{best.mean_rps / worst.mean_rps:.0f}x" if worst.mean_rps > 0 else "unbounded"
             lines.append(
@@ -424,14 +468,14 @@ def revision() -> str:
     return head + (" (with uncommitted changes in src/ or migrations/)" if dirty else "")
 
 
-def section(rows: Sequence[Row], command: str, seconds: int, load: str) -> str:
+def section(rows: Sequence[Row], command: str, seconds: int, load: str, code: str) -> str:
     return "\n".join(
         [
             SECTION,
             "",
             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             f"- machine: {machine()}; load average before the run {load}",
-            f"- code: {revision()}",
+            f"- code: {code}, copied at the start of the run",
             f"- command: `{command}`",
             "",
             f"One `recnet serve` (1 uvicorn worker) per configuration, `RECNET_THREADS`=threads, "
@@ -483,9 +527,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("wrk not found: apt-get install -y wrk")
 
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    code = revision()
     rows = run_grid(seconds, rounds=2, pg_url=args.pg_url)
     command = shlex.join([".venv/bin/python", "bench/pools.py", *(argv or sys.argv[1:])])
-    text = section(rows, command, seconds, load)
+    text = section(rows, command, seconds, load, code)
     print()
     print(text)
     write_results(text)

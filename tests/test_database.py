@@ -20,8 +20,8 @@ def test_migrations_and_models_agree(database: Database) -> None:
             opts={
                 "compare_type": True,
                 # The full-text search table is per dialect, outside the models.
-                "include_name": lambda name, type_, _parents: not (
-                    type_ == "table" and (name or "").startswith("record_search")
+                "include_name": lambda name, type_, _parents: (
+                    not (type_ == "table" and (name or "").startswith("record_search"))
                 ),
             },
         )

@@ -15,7 +15,8 @@ from recnet.auth.principal import Role
 from recnet.db import Database, utcnow
 from recnet.models import SigningKey
 from recnet.services import clients
-from tests.conftest import owner_database
+from recnet.app import create_app
+from tests.conftest import make_settings, owner_database
 from tests.factories import bearer, client_for_role, get_token
 
 GRANT = "client_credentials"
@@ -110,14 +111,20 @@ def test_missing_credentials_is_invalid_request(client: TestClient) -> None:
     assert response.json()["error"] == "invalid_request"
 
 
-def test_failed_token_requests_are_rate_limited(client: TestClient, database: Database) -> None:
+def test_failed_token_requests_are_rate_limited(database: Database) -> None:
     agency = client_for_role(database, Role.member_state)
-    limit = database.settings.rate_token_failures
-    for _ in range(limit):
-        wrong = client.post("/v1/auth/token", data=form(agency, client_secret="wrong"))
-        assert wrong.status_code == 401
-    blocked = client.post("/v1/auth/token", data=form(agency))
-    assert blocked.status_code == 429
+    # A day-long window, so the attempts cannot straddle a window boundary.
+    settings = make_settings(
+        database.settings.database_url,
+        rate_token_failures=5,
+        rate_token_failure_window_seconds=86400,
+    )
+    with TestClient(create_app(settings, database)) as client:
+        for _ in range(5):
+            wrong = client.post("/v1/auth/token", data=form(agency, client_secret="wrong"))
+            assert wrong.status_code == 401
+        blocked = client.post("/v1/auth/token", data=form(agency))
+    assert blocked.status_code == 429, "even the right secret waits once the limit is reached"
     assert int(blocked.headers["retry-after"]) > 0
     assert blocked.headers["content-type"] == "application/problem+json"
 

@@ -19,7 +19,11 @@ from recnet.db import Database
 from recnet.docs import install_docs
 from recnet.errors import PROBLEM_MEDIA_TYPE, Problem, install_handlers
 from recnet.logs import configure_logging
-from recnet.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from recnet.middleware import (
+    BodyLimitMiddleware,
+    IdempotencyMiddleware,
+    RequestContextMiddleware,
+)
 
 OPENAPI_URL = "/v1/openapi.json"
 
@@ -95,6 +99,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_docs(app)
     install_handlers(app, retry_after=settings.retry_after_seconds)
 
+    # Innermost first: idempotency sees bodies the limits have already bounded.
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=lambda _path: settings.max_body_bytes)
     # Added last, so it is the outermost layer and wraps everything else.
     app.add_middleware(RequestContextMiddleware)

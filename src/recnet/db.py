@@ -59,15 +59,28 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+WRITE_INTENT = "recnet_write"
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy, not the driver, starts transactions (see _begin below).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # A unit of work that will write takes the write lock first (BEGIN IMMEDIATE): it then
+        # reads what it updates under that lock, so concurrent writers queue (busy timeout)
+        # instead of failing on a stale snapshot, and no update is lost.
+        immediate = connection.get_execution_options().get(WRITE_INTENT, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 TENANT_SETTING = "recnet.tenant"
@@ -179,10 +192,15 @@ class Database:
     def is_current(self) -> bool:
         return self.current_revision() == self.head_revision
 
-    def session(self) -> Iterator[Session]:
-        """A unit of work: commit once at the end, or roll back on any error."""
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """A unit of work: commit once at the end, or roll back on any error.
+
+        ``write`` declares that it will change data (taken into account on SQLite).
+        """
         session = self.sessions()
         try:
+            if write and self.engine.dialect.name == "sqlite":
+                session.connection(execution_options={WRITE_INTENT: True})
             yield session
             session.commit()
         except BaseException:
@@ -192,9 +210,9 @@ class Database:
             session.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, write: bool = True) -> Iterator[Session]:
         """``session()`` as a context manager, for work outside a request (CLI, tests)."""
-        yield from self.session()
+        yield from self.session(write)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -205,8 +223,11 @@ def get_database(request: Request) -> Database:
     return database
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    yield from get_database(request).session()
+    yield from get_database(request).session(write=request.method not in SAFE_METHODS)
 
 
 # scope="function": the session commits before the answer is sent, so a client never sees a

@@ -8,11 +8,15 @@ import time
 import uuid
 from collections.abc import Callable
 from itertools import accumulate
+from typing import Any
 
+import anyio.to_thread
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recnet.errors import (
+    Conflict,
     FieldError,
     InternalError,
     PayloadTooLarge,
@@ -21,6 +25,7 @@ from recnet.errors import (
     problem_response,
 )
 from recnet.logs import request_id_var
+from recnet.services import idempotency
 
 access_log = logging.getLogger("recnet.access")
 error_log = logging.getLogger("recnet.errors")
@@ -208,3 +213,144 @@ class BodyLimitMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+_VALID_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class IdempotencyMiddleware:
+    """Makes a POST with ``Idempotency-Key`` safe to retry: one effect, the first answer replayed.
+
+    It sits inside the body limits, so the body it reads whole is already bounded.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        key = _header(scope, b"idempotency-key")
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if not _VALID_IDEMPOTENCY_KEY.match(key):
+            problem = ValidationProblem("Idempotency-Key must be 1-255 visible ASCII characters.")
+            await problem_response(path, problem)(scope, receive, send)
+            return
+        body, replay_receive = await _read_body(receive)
+        state = scope["app"].state
+        owner = await anyio.to_thread.run_sync(_owner, state, scope)
+        if owner is None:  # an unacceptable token: the route itself answers 401
+            await self.app(scope, replay_receive, send)
+            return
+        request_hash = idempotency.fingerprint(
+            "POST",
+            path,
+            scope.get("query_string", b""),
+            _header(scope, b"content-type") or "",
+            body,
+        )
+        database = state.database
+        outcome = await anyio.to_thread.run_sync(
+            idempotency.reserve, database, owner, key, "POST", path, request_hash
+        )
+        if isinstance(outcome, idempotency.Mismatch):
+            problem = ValidationProblem(
+                "This Idempotency-Key was used for a different request; use a new key."
+            )
+            await problem_response(path, problem)(scope, receive, send)
+            return
+        if isinstance(outcome, idempotency.InProgress):
+            busy = Conflict("A request with this Idempotency-Key is still being processed.")
+            await problem_response(path, busy)(scope, receive, send)
+            return
+        if isinstance(outcome, idempotency.Replay):
+            headers = {**outcome.headers, "idempotent-replayed": "true"}
+            response = Response(outcome.body, status_code=outcome.status, headers=headers)
+            await response(scope, receive, send)
+            return
+
+        status = 500
+        captured_headers: dict[str, str] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, captured_headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                captured_headers = {
+                    k.decode("latin-1").lower(): v.decode("latin-1")
+                    for k, v in message.get("headers", [])
+                }
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        finally:
+            if status < 500:
+                await anyio.to_thread.run_sync(
+                    idempotency.complete,
+                    database,
+                    owner,
+                    key,
+                    status,
+                    captured_headers,
+                    b"".join(chunks),
+                )
+            else:
+                await anyio.to_thread.run_sync(idempotency.release, database, owner, key)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for header, value in scope["headers"]:
+        if header == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
+
+
+def _owner(state: Any, scope: Scope) -> str | None:
+    """Whose key it is: the client (its token fully checked), or the address if anonymous."""
+    from recnet.auth.principal import resolve
+    from recnet.errors import Unauthorized
+
+    authorization = _header(scope, b"authorization")
+    if authorization is None:
+        client = scope.get("client")
+        return f"addr:{client[0] if client else '-'}"
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        with state.database.transaction(write=False) as session:
+            principal = resolve(session, state.settings, state.keyring, token.strip())
+    except Unauthorized:
+        return None
+    return f"client:{principal.client_id}"

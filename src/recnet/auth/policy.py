@@ -12,6 +12,22 @@ from recnet.auth.principal import Role
 EVERYONE = frozenset(Role)
 AUTHENTICATED = EVERYONE - {Role.anonymous}
 SECRETARIAT = frozenset({Role.secretariat})
+MEMBER_STATES = frozenset({Role.member_state})
+
+
+def _records(plural: str) -> dict[tuple[str, str], frozenset[Role]]:
+    """Reading is open to all (what each sees follows the markings); writing is for agencies."""
+    return {
+        ("GET", f"/v1/{plural}"): EVERYONE,
+        ("POST", f"/v1/{plural}"): MEMBER_STATES,
+        ("PUT", f"/v1/{plural}/by-ref/{{source_ref}}"): MEMBER_STATES,
+        ("GET", f"/v1/{plural}/{{record_id}}"): EVERYONE,
+        ("PATCH", f"/v1/{plural}/{{record_id}}"): MEMBER_STATES,
+        ("DELETE", f"/v1/{plural}/{{record_id}}"): MEMBER_STATES,
+        ("POST", f"/v1/{plural}/{{record_id}}/publish"): MEMBER_STATES,
+        ("GET", f"/v1/{plural}/{{record_id}}/versions"): EVERYONE,
+    }
+
 
 ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/health"): EVERYONE,
@@ -21,5 +37,11 @@ ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/v1/auth/token"): EVERYONE,
     ("GET", "/v1/auth/jwks.json"): EVERYONE,
     ("GET", "/v1/auth/me"): AUTHENTICATED,
+    ("GET", "/v1/vocabularies"): EVERYONE,
+    ("GET", "/v1/vocabularies/{name}"): EVERYONE,
+    ("GET", "/v1/schemas/{kind}"): EVERYONE,
+    **_records("practices"),
+    **_records("programmes"),
+    ("GET", "/v1/audit"): SECRETARIAT,
     ("GET", "/v1/clients"): SECRETARIAT,
 }

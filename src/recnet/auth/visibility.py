@@ -17,9 +17,9 @@ Drafts are read only by their own tenant, whatever their marking.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_
-from sqlalchemy.orm import InstrumentedAttribute
 
 from recnet.auth.principal import Principal, Role
 from recnet.auth.scopes import Scope
@@ -52,9 +52,9 @@ def may_read(principal: Principal, *, tenant: str, tlp: str, status: str) -> boo
 
 def readable(
     principal: Principal,
-    tenant: InstrumentedAttribute[str],
-    tlp: InstrumentedAttribute[str],
-    status: InstrumentedAttribute[str],
+    tenant: Any,
+    tlp: Any,
+    status: Any,
 ) -> ColumnElement[bool]:
     """The SQL condition equal to ``may_read`` for rows with these columns."""
     markings = sorted(m.value for m in SHARED_MARKINGS[principal.role])

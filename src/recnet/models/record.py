@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -44,7 +45,7 @@ class Record(SQLModel, table=True):
     version: int = Field(default=1)
     status: str = Field(default="draft", max_length=16)
     tlp: str = Field(max_length=16)
-    data: dict[str, object] = Field(sa_column=Column(JSONDocument, nullable=False))
+    data: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

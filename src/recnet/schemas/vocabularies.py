@@ -112,7 +112,11 @@ class EvidenceLevel(Term):
 class TlpMarking(Term):
     clear = "CLEAR", "TLP:CLEAR — anyone", "TLP:CLEAR — без ограничений"
     green = "GREEN", "TLP:GREEN — the network", "TLP:GREEN — участники сети"
-    amber = "AMBER", "TLP:AMBER — member states and secretariat", "TLP:AMBER — государства и секретариат"
+    amber = (
+        "AMBER",
+        "TLP:AMBER — member states and secretariat",
+        "TLP:AMBER — государства и секретариат",
+    )
     amber_strict = (
         "AMBER+STRICT",
         "TLP:AMBER+STRICT — the owning state only",
@@ -167,7 +171,11 @@ class GeographicScope(Term):
 VOCABULARIES: dict[str, tuple[type[Term], str, str]] = {
     "languages": (Language, "Languages", "Языки"),
     "working_groups": (WorkingGroup, "Working groups of the Council", "Рабочие группы Совета"),
-    "approaches": (Approach, "Approaches and programme components", "Подходы и компоненты программ"),
+    "approaches": (
+        Approach,
+        "Approaches and programme components",
+        "Подходы и компоненты программ",
+    ),
     "target_groups": (TargetGroup, "Target groups", "Целевые группы"),
     "evidence_levels": (EvidenceLevel, "Evidence levels", "Уровни доказательности"),
     "tlp": (TlpMarking, "Traffic Light Protocol 2.0 markings", "Маркировка TLP 2.0"),

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from recnet.api.v1 import auth, clients, health, organisations
+from recnet.api.v1 import audit, auth, clients, health, organisations, reference
+from recnet.api.v1.records import record_router
 from recnet.auth.principal import enforce_address_rate_limit, enforce_rate_limit
+from recnet.services.practices import PRACTICES
+from recnet.services.programmes import PROGRAMMES
 
 router = APIRouter(prefix="/v1")
 router.include_router(health.router)
@@ -19,6 +22,16 @@ by_address.include_router(auth.public_router)
 router.include_router(by_address)
 
 by_caller = APIRouter(dependencies=[Depends(enforce_rate_limit)])
-for area in (auth.router, organisations.router, clients.router):
+
+
+for area in (
+    auth.router,
+    organisations.router,
+    reference.router,
+    record_router(PRACTICES),
+    record_router(PROGRAMMES),
+    audit.router,
+    clients.router,
+):
     by_caller.include_router(area)
 router.include_router(by_caller)

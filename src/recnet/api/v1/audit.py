@@ -1,0 +1,27 @@
+"""The audit trail: the event log, for the secretariat."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from recnet.auth.principal import AdminDep
+from recnet.db import SessionDep
+from recnet.schemas.common import Page
+from recnet.schemas.reference import AuditEvent
+from recnet.services import audit
+
+router = APIRouter(prefix="/audit", tags=["administration"])
+
+
+@router.get("", response_model=Page[AuditEvent], responses={401: {}, 403: {}, 422: {}})
+def list_audit_events(
+    principal: AdminDep,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0, description="Sequence number to start after.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="At most 500 are returned.")] = 100,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+) -> Page[AuditEvent]:
+    """Page through the event log in sequence order (hashes included, to check the chain)."""
+    return audit.page(session, principal, after=after, limit=limit, cursor=cursor)

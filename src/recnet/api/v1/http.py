@@ -1,0 +1,66 @@
+"""HTTP helpers shared by the routes: content negotiation and conditional requests."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from fastapi import Request, Response
+from pydantic import BaseModel
+
+from recnet.schemas.vocabularies import Language
+
+_LANGUAGE_RANGE = re.compile(
+    r"^\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$"
+)
+_CODES = {lang.value for lang in Language}
+
+
+def preferred_languages(request: Request, lang: str | None = None) -> list[str]:
+    """Languages the caller prefers, best first: ``lang`` then Accept-Language (RFC 9110)."""
+    ranked: list[tuple[float, int, str]] = []
+    header = request.headers.get("accept-language", "")[:500]
+    for position, part in enumerate(header.split(",")[:20]):
+        match = _LANGUAGE_RANGE.match(part)
+        if not match:
+            continue
+        try:
+            quality = float(match.group(2)) if match.group(2) else 1.0
+        except ValueError:
+            continue
+        code = match.group(1).lower()
+        if code in _CODES and quality > 0:
+            ranked.append((-quality, position, code))
+    found = [code for _, _, code in sorted(ranked)]
+    return ([lang] if lang else []) + found
+
+
+def _matches(if_none_match: str | None, tag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in candidates or tag.removeprefix("W/") in candidates
+
+
+def conditional(
+    request: Request,
+    sub_response: Response,
+    model: BaseModel,
+    *,
+    etag: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Answer ``model`` as JSON with an ETag, or 304 when the caller already has it.
+
+    ``sub_response`` carries headers set by dependencies (rate limits), kept on the answer.
+    """
+    body = model.model_dump_json().encode()
+    tag = etag or '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    all_headers = {**dict(sub_response.headers), **(headers or {}), "ETag": tag}
+    all_headers.pop("content-length", None)
+    if status_code == 200 and _matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers=all_headers)
+    return Response(
+        content=body, status_code=status_code, media_type="application/json", headers=all_headers
+    )

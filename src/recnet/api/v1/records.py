@@ -1,0 +1,277 @@
+"""Routes shared by good practices and programmes, made once per kind.
+
+(No ``from __future__ import annotations`` here: the route signatures use the kind's schemas,
+which FastAPI must see as real types.)
+"""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+
+from recnet.api.v1.http import conditional, preferred_languages
+from recnet.auth.principal import PrincipalDep, require_scopes
+from recnet.db import SessionDep
+from recnet.schemas.common import Page, SourceRef
+from recnet.schemas.records import Versions
+from recnet.schemas.vocabularies import (
+    ActivityStatus,
+    Approach,
+    EvidenceLevel,
+    Language,
+    RecordStatus,
+    TargetGroup,
+    TlpMarking,
+    WorkingGroup,
+)
+from recnet.services import records
+from recnet.services.records import DEFAULT_LIMIT, Filters, Kind, Sort
+
+IfMatch = Annotated[
+    str | None, Header(max_length=200, description="ETag of the version being changed.")
+]
+Lang = Annotated[
+    Language | None,
+    Query(description="Only records in this language; also picks the language of title/summary."),
+]
+RecordId = Annotated[uuid.UUID, Path(description="The record's id.")]
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def record_router(kind: Kind) -> APIRouter:
+    """The complete set of operations for one kind of record."""
+    router = APIRouter(prefix=f"/{kind.plural}", tags=[kind.plural])
+    Create = kind.create
+    Read = kind.read
+    Writer = Annotated[Any, require_scopes(kind.scope)]
+    name, plural = kind.name, kind.plural
+    errors: dict[int | str, dict[str, Any]] = {404: {"description": f"No such {name}"}}
+    write_errors: dict[int | str, dict[str, Any]] = {
+        **errors,
+        401: {"description": "No valid token"},
+        403: {"description": f"Needs {kind.scope.value}"},
+        409: {"description": "Conflict"},
+        412: {"description": "Stale If-Match"},
+        422: {"description": "Invalid record"},
+    }
+
+    def location(record_id: uuid.UUID) -> str:
+        return f"/v1/{plural}/{record_id}"
+
+    def answer(
+        request: Request, response: Response, record: Any, status_code: int = 200, **headers: str
+    ) -> Response:
+        read = records.to_read(kind, record, preferred_languages(request))
+        return conditional(
+            request,
+            response,
+            read,
+            etag=records.etag(record, read.lang),
+            status_code=status_code,
+            headers={"Vary": "Accept-Language", **headers},
+        )
+
+    def create(
+        request: Request,
+        response: Response,
+        body: Create,  # type: ignore[valid-type]
+        principal: Writer,
+        session: SessionDep,
+    ) -> Response:
+        record = records.create(session, principal, kind, body.model_dump(mode="json"))  # type: ignore[attr-defined]
+        return answer(request, response, record, 201, Location=location(record.id))
+
+    def read(
+        request: Request,
+        response: Response,
+        record_id: RecordId,
+        principal: PrincipalDep,
+        session: SessionDep,
+    ) -> Response:
+        return answer(request, response, records.get_visible(session, principal, kind, record_id))
+
+    def update(
+        request: Request,
+        response: Response,
+        record_id: RecordId,
+        principal: Writer,
+        session: SessionDep,
+        patch: Annotated[dict[str, Any], Body(media_type=MERGE_PATCH)],
+        if_match: IfMatch = None,
+    ) -> Response:
+        record = records.patch(session, principal, kind, record_id, patch, if_match)
+        return answer(request, response, record)
+
+    def publish(
+        request: Request,
+        response: Response,
+        record_id: RecordId,
+        principal: Writer,
+        session: SessionDep,
+        if_match: IfMatch = None,
+    ) -> Response:
+        record = records.publish(session, principal, kind, record_id, if_match)
+        return answer(request, response, record)
+
+    def withdraw(
+        request: Request,
+        response: Response,
+        record_id: RecordId,
+        principal: Writer,
+        session: SessionDep,
+        if_match: IfMatch = None,
+    ) -> Response:
+        record = records.withdraw(session, principal, kind, record_id, if_match)
+        return answer(request, response, record)
+
+    def upsert(
+        request: Request,
+        response: Response,
+        source_ref: Annotated[SourceRef, Path()],
+        body: Create,  # type: ignore[valid-type]
+        principal: Writer,
+        session: SessionDep,
+    ) -> Response:
+        payload = body.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
+        record, created = records.upsert_by_ref(session, principal, kind, source_ref, payload)
+        status_code = 201 if created else 200
+        return answer(request, response, record, status_code, Location=location(record.id))
+
+    def history(
+        request: Request,
+        response: Response,
+        record_id: RecordId,
+        principal: PrincipalDep,
+        session: SessionDep,
+    ) -> Response:
+        found = records.versions(session, principal, kind, record_id)
+        return conditional(request, response, Versions(items=found))
+
+    def listing(
+        request: Request,
+        response: Response,
+        principal: PrincipalDep,
+        session: SessionDep,
+        tenant: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+        working_group: WorkingGroup | None = None,
+        approach: Annotated[
+            Approach | None, Query(description="Approach (practices) or component (programmes).")
+        ] = None,
+        component: Annotated[Approach | None, Query(description="Alias of approach.")] = None,
+        target_group: TargetGroup | None = None,
+        evidence_level: EvidenceLevel | None = None,
+        activity_status: ActivityStatus | None = None,
+        status: RecordStatus | None = None,
+        tlp: TlpMarking | None = None,
+        lang: Lang = None,
+        updated_since: datetime | None = None,
+        q: Annotated[str | None, Query(max_length=200, description="Full-text search.")] = None,
+        sort: Sort | None = None,
+        limit: Annotated[
+            int, Query(ge=1, le=10_000, description="Page size; at most 100 are returned.")
+        ] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> Response:
+        tags = {
+            tag: str(value)
+            for tag, value in (
+                ("working_group", working_group),
+                ("approach", approach or component),
+                ("target_group", target_group),
+                ("evidence_level", evidence_level),
+                ("activity_status", activity_status),
+                ("lang", lang),
+            )
+            if value is not None
+        }
+        filters = Filters(
+            tenant=tenant,
+            status=status.value if status else None,
+            tlp=tlp.value if tlp else None,
+            updated_since=updated_since,
+            q=q,
+            tags=tags,
+        )
+        rows, next_cursor = records.list_records(
+            session, principal, kind, filters, sort=sort, limit=limit, cursor=cursor
+        )
+        preferred = preferred_languages(request, lang.value if lang else None)
+        page = Page[Read](  # type: ignore[valid-type]
+            items=[records.to_read(kind, r, preferred) for r in rows], next_cursor=next_cursor
+        )
+        return conditional(request, response, page, headers={"Vary": "Accept-Language"})
+
+    router.add_api_route(
+        "",
+        listing,
+        methods=["GET"],
+        name=f"list_{plural}",
+        response_model=Page[Read],  # type: ignore[valid-type]
+        summary=f"List and search the {plural} visible to the caller.",
+    )
+    router.add_api_route(
+        "",
+        create,
+        methods=["POST"],
+        name=f"create_{name}",
+        response_model=Read,
+        status_code=201,
+        responses=write_errors,
+        summary=f"Create a {name} in the caller's own tenant.",
+    )
+    router.add_api_route(
+        "/by-ref/{source_ref}",
+        upsert,
+        methods=["PUT"],
+        name=f"upsert_{name}_by_ref",
+        response_model=Read,
+        responses=write_errors,
+        summary=f"Create or replace the caller's {name} with this reference (idempotent push).",
+    )
+    router.add_api_route(
+        "/{record_id}",
+        read,
+        methods=["GET"],
+        name=f"get_{name}",
+        response_model=Read,
+        responses=errors,
+        summary=f"One {name}.",
+    )
+    router.add_api_route(
+        "/{record_id}",
+        update,
+        methods=["PATCH"],
+        name=f"update_{name}",
+        response_model=Read,
+        responses={**write_errors, 428: {"description": "If-Match missing"}},
+        summary=f"Change a {name} with a JSON merge patch (RFC 7396); needs If-Match.",
+    )
+    router.add_api_route(
+        "/{record_id}",
+        withdraw,
+        methods=["DELETE"],
+        name=f"withdraw_{name}",
+        response_model=Read,
+        responses=write_errors,
+        summary=f"Withdraw a {name}: it stays as a tombstone, visible in history and feeds.",
+    )
+    router.add_api_route(
+        "/{record_id}/publish",
+        publish,
+        methods=["POST"],
+        name=f"publish_{name}",
+        response_model=Read,
+        responses=write_errors,
+        summary=f"Publish a draft {name}.",
+    )
+    router.add_api_route(
+        "/{record_id}/versions",
+        history,
+        methods=["GET"],
+        name=f"list_{name}_versions",
+        response_model=Versions,
+        responses=errors,
+        summary=f"Every version of a {name}: who changed it, when, and how.",
+    )
+    return router

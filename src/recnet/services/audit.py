@@ -1,0 +1,37 @@
+"""The audit trail, read by the secretariat."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from recnet.auth.principal import Principal
+from recnet.auth.visibility import may_read
+from recnet.errors import ValidationProblem
+from recnet.schemas.common import Page
+from recnet.schemas.reference import AuditEvent
+from recnet.services import events
+
+MAX_LIMIT = 500
+
+
+def page(
+    session: Session, principal: Principal, *, after: int, limit: int, cursor: str | None
+) -> Page[AuditEvent]:
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise ValidationProblem("The cursor is not one this service gave out.")
+        after = int(cursor)
+    limit = min(limit, MAX_LIMIT)
+    rows = events.page(session, after=after, limit=limit + 1)
+    items = [
+        AuditEvent(
+            **e.model_dump(exclude={"payload"}),
+            payload=e.payload
+            if e.tenant is None
+            or may_read(principal, tenant=e.tenant, tlp=e.tlp or "RED", status="published")
+            else None,
+        )
+        for e in rows[:limit]
+    ]
+    next_cursor = str(rows[limit - 1].seq) if len(rows) > limit else None
+    return Page[AuditEvent](items=items, next_cursor=next_cursor)

@@ -1,0 +1,54 @@
+"""The published reference: vocabularies and the JSON Schemas of each kind's shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recnet.errors import NotFound
+from recnet.schemas.reference import KindSchemas, Vocabulary, VocabularyTerm
+from recnet.schemas.vocabularies import VOCABULARIES
+from recnet.services.practices import PRACTICES
+from recnet.services.programmes import PROGRAMMES
+from recnet.services.records import Kind
+
+KINDS: dict[str, Kind] = {"practice": PRACTICES, "programme": PROGRAMMES}
+
+
+def vocabulary(name: str) -> Vocabulary:
+    if name not in VOCABULARIES:
+        raise NotFound(f"No vocabulary {name!r}; see GET /v1/vocabularies.")
+    terms, en, ru = VOCABULARIES[name]
+    return Vocabulary(
+        name=name,
+        labels={"en": en, "ru": ru},
+        terms=[VocabularyTerm(code=t.value, labels={"en": t.en, "ru": t.ru}) for t in terms],
+    )
+
+
+def vocabularies() -> list[Vocabulary]:
+    return [vocabulary(name) for name in VOCABULARIES]
+
+
+def _merge_patch_schema(create: dict[str, Any]) -> dict[str, Any]:
+    """The create schema as a merge patch: every field optional, null removes it."""
+    patch = {k: v for k, v in create.items() if k not in ("required", "title")}
+    patch["title"] = create.get("title", "") + " (merge patch)"
+    patch["properties"] = {
+        name: {"anyOf": [prop, {"type": "null"}]}
+        for name, prop in create.get("properties", {}).items()
+        if name != "status"
+    }
+    return patch
+
+
+def kind_schemas(name: str) -> KindSchemas:
+    kind = KINDS.get(name)
+    if kind is None:
+        raise NotFound(f"No kind {name!r}; the kinds are {', '.join(KINDS)}.")
+    create = kind.create.model_json_schema()
+    return KindSchemas(
+        kind=name,
+        create=create,
+        update=_merge_patch_schema(create),
+        read=kind.read.model_json_schema(mode="serialization"),
+    )

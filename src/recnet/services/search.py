@@ -1,0 +1,90 @@
+"""Full-text search over every language of a record's title, summary and description.
+
+SQLite: an FTS5 table (unicode61 tokens, case and diacritics folded, prefix matching), ranked by
+bm25. PostgreSQL: a tsvector per record, each language stemmed with its own dictionary (English,
+Russian; the others as simple words), titles weighted above summaries above descriptions, ranked
+by ts_rank. The index is maintained by the service in the same transaction as the record.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from sqlalchemy import column, literal_column, table, text
+from sqlmodel import Session
+from sqlmodel.sql.expression import SelectOfScalar
+
+from recnet.models import Record
+
+_DICTIONARIES = {"en": "english", "ru": "russian"}
+_WEIGHTS = {"title": "A", "summary": "B", "description": "C"}
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_QUERY_WORDS = 16
+
+_search = table("record_search", column("record_id"), column("body"), column("document"))
+
+
+def words(query: str) -> list[str]:
+    return _WORD.findall(query)[:MAX_QUERY_WORDS]
+
+
+def _key(session: Session, record_id: uuid.UUID) -> Any:
+    # The models store UUIDs as 32 hex digits on SQLite and as uuid on PostgreSQL.
+    return record_id.hex if session.get_bind().dialect.name == "sqlite" else record_id
+
+
+def index(session: Session, record: Record) -> None:
+    """(Re)index one record."""
+    dialect = session.get_bind().dialect.name
+    key = _key(session, record.id)
+    session.execute(text("DELETE FROM record_search WHERE record_id = :id"), {"id": key})
+    texts: list[tuple[str, str, str]] = []  # (field, language, text)
+    for field in _WEIGHTS:
+        value = record.data.get(field)
+        if isinstance(value, dict):
+            texts.extend((field, str(lang), str(t)) for lang, t in value.items())
+    if dialect == "sqlite":
+        body = "\n".join(t for _, _, t in texts)
+        session.execute(
+            text("INSERT INTO record_search (record_id, body) VALUES (:id, :body)"),
+            {"id": key, "body": body},
+        )
+        return
+    parts, params = [], {"id": key, "tenant": record.tenant}
+    for i, (field, lang, value) in enumerate(texts):
+        dictionary = _DICTIONARIES.get(lang, "simple")
+        parts.append(f"setweight(to_tsvector('{dictionary}', :t{i}), '{_WEIGHTS[field]}')")
+        params[f"t{i}"] = value
+    document = " || ".join(parts) if parts else "''::tsvector"
+    session.execute(
+        text(
+            "INSERT INTO record_search (record_id, tenant, document) "
+            f"VALUES (:id, :tenant, {document})"
+        ),
+        params,
+    )
+
+
+def restrict(
+    query: SelectOfScalar[Record], session: Session, q: str
+) -> tuple[SelectOfScalar[Record], Any]:
+    """Records matching ``q``, and the ordering that puts the most relevant first."""
+    found = words(q)
+    if session.get_bind().dialect.name == "sqlite":
+        # Each word must occur (as a word or a word's beginning); quoted so no FTS syntax passes.
+        match = " ".join('"' + w.replace('"', "") + '"*' for w in found)
+        joined = query.join(_search, _search.c.record_id == Record.id).where(
+            text("record_search MATCH :match").bindparams(match=match)
+        )
+        return joined, literal_column("bm25(record_search)")  # lower is better
+    phrase = " ".join(found)
+    tsquery = (
+        "(plainto_tsquery('english', :q) || plainto_tsquery('russian', :q) "
+        "|| plainto_tsquery('simple', :q))"
+    )
+    joined = query.join(_search, _search.c.record_id == Record.id).where(
+        text(f"record_search.document @@ {tsquery}").bindparams(q=phrase)
+    )
+    return joined, text(f"ts_rank(record_search.document, {tsquery}) DESC").bindparams(q=phrase)
