@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from jose import jwt
 from sqlmodel import select
 
+from recnet.app import create_app
 from recnet.auth import keys
 from recnet.auth.principal import Role
 from recnet.db import Database, utcnow
 from recnet.models import SigningKey
 from recnet.services import clients
-from recnet.app import create_app
 from tests.conftest import make_settings, owner_database
 from tests.factories import bearer, client_for_role, get_token
 

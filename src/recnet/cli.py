@@ -131,6 +131,8 @@ keys_app = typer.Typer(help="Keys that sign access tokens.", no_args_is_help=Tru
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="The audit trail (the event log).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 @contextmanager
@@ -291,6 +293,23 @@ def keys_rotate() -> None:
         key = keys.rotate(session, settings)
         kid = key.kid
     typer.echo(f"new signing key {kid}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the event log's hash chain; exit 1 naming the first altered, missing or moved event."""
+    from recnet.services import events
+
+    with _unit_of_work() as session:
+        checked, broken = events.verify(session)
+    if broken is not None:
+        typer.echo(
+            f"event log BROKEN at event {broken.seq}: {broken.reason} "
+            f"({checked} events before it verified)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"event log verified: {checked} events, chain intact")
 
 
 def main() -> None:

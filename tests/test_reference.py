@@ -1,0 +1,60 @@
+"""The published schema: controlled vocabularies and JSON Schemas of every kind."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+EXPECTED = {
+    "languages",
+    "working_groups",
+    "approaches",
+    "target_groups",
+    "evidence_levels",
+    "tlp",
+    "record_statuses",
+    "organisation_roles",
+    "activity_statuses",
+    "activity_date_types",
+    "geographic_scope",
+}
+
+
+def test_every_vocabulary_is_published_with_english_and_russian_labels(client: TestClient) -> None:
+    response = client.get("/v1/vocabularies")
+    assert response.status_code == 200
+    vocabularies = {v["name"]: v for v in response.json()["items"]}
+    assert set(vocabularies) == EXPECTED
+    for vocabulary in vocabularies.values():
+        assert vocabulary["terms"]
+        codes = [t["code"] for t in vocabulary["terms"]]
+        assert len(codes) == len(set(codes))
+        for term in vocabulary["terms"]:
+            assert term["labels"]["en"]
+            assert term["labels"]["ru"]
+    languages = [t["code"] for t in vocabularies["languages"]["terms"]]
+    assert languages == ["en", "ru", "kk", "ky", "tg", "tk", "uz"]
+    assert [t["code"] for t in vocabularies["working_groups"]["terms"]] == [
+        "accountability_legal",
+        "psychosocial_health_education",
+        "countering_narratives",
+        "civil_society",
+    ]
+
+
+def test_one_vocabulary(client: TestClient) -> None:
+    tlp = client.get("/v1/vocabularies/tlp").json()
+    assert [t["code"] for t in tlp["terms"]] == ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
+    assert client.get("/v1/vocabularies/colours").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["practice", "programme"])
+def test_json_schemas_let_an_agency_validate_before_pushing(client: TestClient, kind: str) -> None:
+    schemas = client.get(f"/v1/schemas/{kind}").json()
+    create = schemas["create"]
+    assert create["additionalProperties"] is False
+    assert {"title", "tlp"} <= set(create["required"])
+    assert "required" not in schemas["update"]
+    assert "status" not in schemas["update"]["properties"]
+    assert {"id", "tenant", "version", "document"} <= set(schemas["read"]["properties"])
+    assert client.get("/v1/schemas/statistic").status_code == 422
