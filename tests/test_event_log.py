@@ -126,3 +126,20 @@ def test_secretariat_pages_through_the_audit_trail(
     assert page["items"][0]["payload"]["document"]["title"]
     for role in (Role.anonymous, Role.partner, Role.member_state):
         assert client.get("/v1/audit", headers=role_headers[role]).status_code in (401, 403)
+
+
+def test_concurrent_writers_keep_the_chain_whole(database: Database, verify_cli) -> None:
+    """Eight threads, each with its own connection, write at once: no gap, no fork, no loss."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tenants = ["UZB", "KAZ", "KGZ", "TJK"] * 6
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = list(pool.map(lambda t: make_record(database, PRACTICES, t), tenants))
+    assert len({r.id for r in made}) == len(tenants)
+    with owner_database(database.settings.database_url).transaction(write=False) as session:
+        checked, broken = events.verify(session)
+        seqs = list(session.exec(select(Event.seq).order_by(col(Event.seq))))
+    assert broken is None
+    assert checked == len(tenants)
+    assert seqs == list(range(1, len(tenants) + 1))
+    assert verify_cli().exit_code == 0

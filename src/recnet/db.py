@@ -6,14 +6,17 @@ the answer is sent, or rolls back on any error. A change and its event therefore
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -172,6 +175,7 @@ class Database:
 
     settings: Settings
     engine: Engine
+    _admissions: dict[int, anyio.Semaphore] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, url: str | None = None) -> Database:
@@ -214,6 +218,18 @@ class Database:
         """``session()`` as a context manager, for work outside a request (CLI, tests)."""
         yield from self.session(write)
 
+    def admission(self) -> anyio.Semaphore:
+        """Slots for requests that use the database: as many as the pool has connections.
+
+        A request takes a slot (waiting without a thread) before its first query and gives it
+        back after its commit. So a thread never blocks on an exhausted pool while the requests
+        holding the connections wait for a thread: that cycle deadlocks a small thread pool.
+        """
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._admissions:
+            self._admissions[loop] = anyio.Semaphore(self.settings.pool_size)
+        return self._admissions[loop]
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -226,8 +242,32 @@ def get_database(request: Request) -> Database:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    yield from get_database(request).session(write=request.method not in SAFE_METHODS)
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work, admitted first (see ``Database.admission``)."""
+    database = get_database(request)
+    async with database.admission():
+        units = database.session(write=request.method not in SAFE_METHODS)
+        session = await anyio.to_thread.run_sync(next, units)
+        try:
+            yield session
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_finish, units, exc)
+            raise
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_finish, units, None)
+
+
+def _finish(units: Iterator[Session], error: BaseException | None) -> None:
+    """Run the unit of work's ending: commit (no error) or roll back (the error re-raised)."""
+    if error is None:
+        next(units, None)
+        return
+    try:
+        units.throw(error)  # type: ignore[attr-defined]
+    except BaseException as raised:
+        if raised is not error:
+            raise
 
 
 # scope="function": the session commits before the answer is sent, so a client never sees a

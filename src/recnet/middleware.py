@@ -10,6 +10,7 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
@@ -242,7 +243,14 @@ class IdempotencyMiddleware:
             return
         body, replay_receive = await _read_body(receive)
         state = scope["app"].state
-        owner = await anyio.to_thread.run_sync(_owner, state, scope)
+        database = state.database
+
+        async def admitted(function: Callable[..., Any], *args: Any) -> Any:
+            # Database work here takes a slot like any request's (see Database.admission).
+            async with database.admission():
+                return await anyio.to_thread.run_sync(function, *args)
+
+        owner = await admitted(_owner, state, scope)
         if owner is None:  # an unacceptable token: the route itself answers 401
             await self.app(scope, replay_receive, send)
             return
@@ -253,8 +261,7 @@ class IdempotencyMiddleware:
             _header(scope, b"content-type") or "",
             body,
         )
-        database = state.database
-        outcome = await anyio.to_thread.run_sync(
+        outcome = await admitted(
             idempotency.reserve, database, owner, key, "POST", path, request_hash
         )
         if isinstance(outcome, idempotency.Mismatch):
@@ -292,18 +299,14 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture)
         finally:
-            if status < 500:
-                await anyio.to_thread.run_sync(
-                    idempotency.complete,
-                    database,
-                    owner,
-                    key,
-                    status,
-                    captured_headers,
-                    b"".join(chunks),
-                )
-            else:
-                await anyio.to_thread.run_sync(idempotency.release, database, owner, key)
+            with anyio.CancelScope(shield=True):
+                if status < 500:
+                    sent = b"".join(chunks)
+                    await admitted(
+                        idempotency.complete, database, owner, key, status, captured_headers, sent
+                    )
+                else:
+                    await admitted(idempotency.release, database, owner, key)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
