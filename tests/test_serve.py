@@ -54,7 +54,11 @@ def served(tmp_path: Path, **env: str) -> Iterator[tuple[str, list[str]]]:
         yield base, output
     finally:
         process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=15)
+        try:
+            out, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, _ = process.communicate()
         output.extend(out.splitlines())
 
 
