@@ -372,8 +372,11 @@ def run_grid(seconds: int, rounds: int, pg_url: str) -> list[Row]:
 # --- report ------------------------------------------------------------------------------------
 
 
-def _pair(values: Sequence[float], digits: int) -> str:
-    return " / ".join(f"{v:.{digits}f}" for v in values)
+def _latencies(runs: Sequence[Measurement], quantile: str) -> str:
+    """One latency per run; "-" for a run that got no answer (wrk then reports 0)."""
+    return " / ".join(
+        f"{m.p50_ms if quantile == 'p50' else m.p99_ms:.1f}" if m.requests else "-" for m in runs
+    )
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -398,8 +401,8 @@ def table(rows: Sequence[Row]) -> str:
             str(c.threads),
             str(c.pool),
             *rps[:2],
-            _pair([m.p50_ms for m in runs], 1),
-            _pair([m.p99_ms for m in runs], 1),
+            _latencies(runs, "p50"),
+            _latencies(runs, "p99"),
             " / ".join(m.errors_cell for m in runs),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -419,7 +422,7 @@ def summary(rows: Sequence[Row]) -> list[str]:
             lines.append(
                 f"- {backend}: best without errors threads={best.config.threads} "
                 f"pool={best.config.pool} ({best.mean_rps:.0f} req/s mean, p99 "
-                f"{_pair([m.p99_ms for m in best.runs], 1)} ms); best/worst without errors "
+                f"{_latencies(best.runs, 'p99')} ms); best/worst without errors "
                 f"{best.mean_rps / worst_clean.mean_rps:.2f}x (worst threads="
                 f"{worst_clean.config.threads} pool={worst_clean.config.pool}, "
                 f"{worst_clean.mean_rps:.0f} req/s)."
