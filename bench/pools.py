@@ -433,11 +433,14 @@ def summary(rows: Sequence[Row]) -> list[str]:
                 "configurations without errors (the noise floor of these figures)."
             )
             worst = min(measured, key=lambda r: r.mean_rps)
-            ratio = f"{best.mean_rps / worst.mean_rps:.0f}x" if worst.mean_rps > 0 else "unbounded"
-            lines.append(
-                f"- {backend}: best/worst over every configuration {ratio} (worst threads="
-                f"{worst.config.threads} pool={worst.config.pool}, {worst.mean_rps:.1f} req/s)."
-            )
+            if failed:
+                ratio = (
+                    f"{best.mean_rps / worst.mean_rps:.1f}x" if worst.mean_rps > 0 else "unbounded"
+                )
+                lines.append(
+                    f"- {backend}: best/worst over every configuration {ratio} (worst threads="
+                    f"{worst.config.threads} pool={worst.config.pool}, {worst.mean_rps:.1f} req/s)."
+                )
         if failed:
             names = ", ".join(f"{r.config.threads}/{r.config.pool}" for r in failed)
             lines.append(

@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from recnet import __version__
 from recnet.api.v1.router import router as v1_router
+from recnet.api.v1.statistics import IMPORT_PATH
 from recnet.auth.keys import KeyRing
 from recnet.auth.ratelimit import RateLimiter
 from recnet.config import Settings, get_settings
@@ -101,7 +102,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     # Innermost first: idempotency sees bodies the limits have already bounded.
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit_for=lambda _path: settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit_for=lambda path: (
+            settings.max_import_bytes if path == IMPORT_PATH else settings.max_body_bytes
+        ),
+        streamed=lambda path: path == IMPORT_PATH,
+    )
     # Added last, so it is the outermost layer and wraps everything else.
     app.add_middleware(RequestContextMiddleware)
 

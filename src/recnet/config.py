@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     rate_token_failures: int = Field(default=10, ge=1)
     rate_token_failure_window_seconds: int = Field(default=300, ge=1, le=86400)
 
+    # Disclosure control: counts from 1 to min_cell - 1 persons are withheld from readers below
+    # member-state level.
+    min_cell: int = Field(default=5, ge=2, le=100)
+    max_import_bytes: int = Field(default=64 * 1_048_576, ge=1024)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 

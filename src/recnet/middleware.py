@@ -138,9 +138,16 @@ class BodyLimitMiddleware:
     """Refuses request bodies over a limit with 413, by declared length or by counting, and JSON
     bodies nested deeper than ``MAX_JSON_DEPTH`` with 422, before anything parses them."""
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit_for: Callable[[str], int],
+        streamed: Callable[[str], bool] = lambda _path: False,
+    ) -> None:
         self.app = app
         self.limit_for = limit_for
+        # Paths whose handlers parse large bodies themselves, safely: not buffered here.
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -170,7 +177,7 @@ class BodyLimitMiddleware:
                     raise too_large
             return message
 
-        if not _is_json(scope):
+        if not _is_json(scope) or self.streamed(scope["path"]):
             await self.app(scope, counting_receive, send)
             return
 

@@ -42,6 +42,13 @@ ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/schemas/{kind}"): EVERYONE,
     **_records("practices"),
     **_records("programmes"),
+    ("GET", "/v1/statistics/structure"): EVERYONE,
+    ("POST", "/v1/statistics/observations"): MEMBER_STATES,
+    # Everyone reads statistics: below member-state level, disclosure-controlled.
+    ("GET", "/v1/statistics/observations"): EVERYONE,
+    ("GET", "/v1/statistics/aggregates"): EVERYONE,
+    ("GET", "/v1/sdmx/data/{flow}"): EVERYONE,
+    ("GET", "/v1/sdmx/data/{flow}/{key}"): EVERYONE,
     ("GET", "/v1/audit"): SECRETARIAT,
     ("GET", "/v1/clients"): SECRETARIAT,
 }

@@ -5,11 +5,14 @@ from recnet.models.event import Event
 from recnet.models.idempotency import IdempotencyKey
 from recnet.models.organisation import Organisation, OrganisationKind
 from recnet.models.record import Record, RecordTag
+from recnet.models.statistics import CubeCell, Observation
 
 __all__ = [
     "ApiClient",
+    "CubeCell",
     "Event",
     "IdempotencyKey",
+    "Observation",
     "Organisation",
     "OrganisationKind",
     "Record",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from recnet.api.v1 import audit, auth, clients, health, organisations, reference
+from recnet.api.v1 import audit, auth, clients, health, organisations, reference, statistics
 from recnet.api.v1.records import record_router
 from recnet.auth.principal import enforce_address_rate_limit, enforce_rate_limit
 from recnet.services.practices import PRACTICES
@@ -30,6 +30,8 @@ for area in (
     reference.router,
     record_router(PRACTICES),
     record_router(PROGRAMMES),
+    statistics.router,
+    statistics.sdmx_router,
     audit.router,
     clients.router,
 ):

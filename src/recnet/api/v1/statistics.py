@@ -1,0 +1,421 @@
+"""Aggregate statistics: the structure, imports, queries in JSON/CSV/SDMX, and aggregates."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
+from datetime import datetime
+from typing import Annotated, Literal
+
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from recnet.api.v1.http import conditional, preferred_languages
+from recnet.auth.principal import Principal, PrincipalDep, require_scopes
+from recnet.auth.scopes import Scope
+from recnet.db import Database, DatabaseDep, SessionDep, utcnow
+from recnet.errors import NotFound, ProblemError, UnsupportedMediaType, ValidationProblem
+from recnet.formats import sdmx
+from recnet.schemas.common import Page
+from recnet.schemas.statistics import DATAFLOW_ID, DIMENSIONS, REGION, TOTAL, normalise_period
+from recnet.schemas.statistics_io import ImportReport, StatisticsObservation, Strategy
+from recnet.schemas.statistics_structure import StatisticsStructure, structure
+from recnet.services import statistics
+from recnet.services.statistics import CubeFilters, ImportRequest, PublishedCell
+
+router = APIRouter(prefix="/statistics", tags=["statistics"])
+sdmx_router = APIRouter(prefix="/sdmx", tags=["sdmx"])
+
+IMPORT_PATH = "/v1/statistics/observations"
+MAX_PAGE = 10_000
+Format = Literal["json", "csv", "sdmx-json", "sdmx-csv"]
+MEDIA = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "sdmx-json": sdmx.SDMX_JSON,
+    "sdmx-csv": sdmx.SDMX_CSV,
+}
+Codes = Annotated[
+    str | None, Query(max_length=500, description="One code, or several separated by , or +.")
+]
+Period = Annotated[str | None, Query(max_length=10, description="2024, 2024-Q1 or 2024-03.")]
+
+
+class ImportRefused(ProblemError):
+    status, slug, title = 422, "import-refused", "Import refused"
+
+
+@router.get("/structure", response_model=StatisticsStructure)
+def get_statistics_structure(request: Request, response: Response) -> Response:
+    """The RR_STATS data structure: dimensions in order, measure, attributes, every codelist."""
+    return conditional(request, response, structure())
+
+
+@router.post(
+    "/observations",
+    response_model=ImportReport,
+    responses={401: {}, 403: {}, 413: {}, 415: {}, 422: {"description": "Import refused"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def import_observations(
+    request: Request,
+    principal: Annotated[Principal, require_scopes(Scope.statistics_write)],
+    session: SessionDep,
+    strategy: Strategy = "create_and_update",
+    atomic: bool = True,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import observations (JSON or CSV) for the caller's own state, with an import report."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/json", "text/csv"):
+        raise UnsupportedMediaType("Send application/json or text/csv.")
+    body = await request.body()
+    settings = request.app.state.settings
+    import_request = ImportRequest(body, media == "text/csv", strategy, atomic, dry_run)
+    del body
+    report = await anyio.to_thread.run_sync(
+        statistics.run_import, session, principal, import_request, settings.min_cell
+    )
+    if report.status == "ERROR":
+        raise ImportRefused(
+            "The import was refused: nothing was written. The report lists every problem.",
+            extra={"report": report.model_dump(mode="json")},
+        )
+    return report
+
+
+def _codes(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [c for c in value.replace("+", ",").split(",") if c][:100]
+
+
+def _period(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    normalised = normalise_period(value)
+    if normalised is None:
+        raise ValidationProblem(
+            f"{name} must be a year, quarter or month (2024, 2024-Q1, 2024-03)."
+        )
+    return normalised
+
+
+def _cursor(value: str | None) -> statistics.Key | None:
+    if value is None:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        key = None
+    if not (isinstance(key, list) and len(key) == 6 and all(isinstance(k, str) for k in key)):
+        raise ValidationProblem("The cursor is not one this service gave out.")
+    return tuple(key)
+
+
+def _encode_cursor(key: statistics.Key) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def _format(request: Request, given: Format | None) -> Format:
+    if given:
+        return given
+    accept = request.headers.get("accept", "").lower()
+    if "vnd.sdmx.data+json" in accept:
+        return "sdmx-json"
+    if "vnd.sdmx.data+csv" in accept:
+        return "sdmx-csv"
+    if "text/csv" in accept:
+        return "csv"
+    return "json"
+
+
+def _as_sdmx(cells: Iterable[PublishedCell]) -> Iterator[sdmx.Observation]:
+    for c in cells:
+        yield sdmx.Observation(
+            c.key, c.value, c.obs_status, c.conf_status, c.unit, c.comment, c.source
+        )
+
+
+def _stream(
+    database: Database,
+    principal: Principal,
+    filters: CubeFilters,
+    encode: Callable[[Iterator[sdmx.Observation]], Iterator[bytes]],
+) -> AsyncIterator[bytes]:
+    """Chunks of an export of any size: rows are read in batches, encoded as they come."""
+
+    def chunks() -> Generator[bytes, None, None]:
+        with database.transaction(write=False) as session:
+            result = session.execute(
+                statistics.cube_query(filters), execution_options={"yield_per": 2000}
+            )
+            yield from encode(_as_sdmx(statistics.published(principal, result, filters)))
+
+    async def body() -> AsyncIterator[bytes]:
+        # The export holds a connection while it streams: it takes a slot like a request.
+        async with database.admission():
+            iterator = chunks()
+            try:
+                while (chunk := await anyio.to_thread.run_sync(next, iterator, None)) is not None:
+                    yield chunk
+            finally:
+                await anyio.to_thread.run_sync(iterator.close)
+
+    return body()
+
+
+def _encoder(
+    fmt: Format, lang: str, dimension_at_observation: str
+) -> Callable[..., Iterator[bytes]]:
+    if fmt == "csv":
+        return sdmx.plain_csv
+    if fmt == "sdmx-csv":
+        return sdmx.sdmx_csv
+    return lambda observations: sdmx.sdmx_json(
+        observations,
+        message_id=f"RR_STATS-{uuid.uuid4().hex[:12]}",
+        prepared=utcnow(),
+        lang=lang,
+        dimension_at_observation=dimension_at_observation,
+        # The cube is read in key order, so series arrive whole: the series form streams too.
+        sorted_by_series=True,
+    )
+
+
+def _filters(
+    ref_area: Codes = None,
+    indicator: Codes = None,
+    sex: Codes = None,
+    age: Codes = None,
+    counterpart_area: Codes = None,
+    start_period: Period = None,
+    end_period: Period = None,
+    updated_since: datetime | None = None,
+) -> CubeFilters:
+    return CubeFilters(
+        dimensions={
+            "REF_AREA": _codes(ref_area),
+            "INDICATOR": _codes(indicator),
+            "SEX": _codes(sex),
+            "AGE": _codes(age),
+            "COUNTERPART_AREA": _codes(counterpart_area),
+        },
+        start_period=_period(start_period, "start_period"),
+        end_period=_period(end_period, "end_period"),
+        updated_since=updated_since,
+    )
+
+
+FiltersDep = Annotated[CubeFilters, Depends(_filters)]
+
+
+@router.get(
+    "/observations",
+    response_model=Page[StatisticsObservation],
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                sdmx.SDMX_JSON: {},
+                sdmx.SDMX_CSV: {},
+            }
+        }
+    },
+)
+def list_observations(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    database: DatabaseDep,
+    filters: FiltersDep,
+    format: Format | None = None,
+    limit: Annotated[
+        int, Query(ge=1, le=1_000_000, description="JSON page size (max 10000).")
+    ] = 1000,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """Observations as reported, disclosure-controlled below member-state level.
+
+    JSON pages with a cursor; CSV and SDMX stream the whole selection.
+    """
+    chosen = _format(request, format)
+    if chosen != "json":
+        lang = (preferred_languages(request) or ["en"])[0]
+        encode = _encoder(chosen, lang, "AllDimensions")
+        return StreamingResponse(
+            _stream(database, principal, filters, encode),
+            media_type=MEDIA[chosen],
+            headers=dict(response.headers),
+        )
+    limit = min(limit, MAX_PAGE)
+    rows = session.execute(statistics.cube_query(filters, _cursor(cursor)).limit(limit + 1)).all()
+    cells = list(statistics.published(principal, rows[:limit], filters))
+    next_cursor = _encode_cursor(tuple(rows[limit - 1][:6])) if len(rows) > limit else None
+    page = Page[StatisticsObservation](items=[_json(c) for c in cells], next_cursor=next_cursor)
+    return conditional(request, response, page)
+
+
+def _json(cell: PublishedCell) -> StatisticsObservation:
+    return StatisticsObservation(
+        **dict(zip(DIMENSIONS, cell.key, strict=True)),
+        OBS_VALUE=cell.value,
+        OBS_STATUS=cell.obs_status,
+        CONF_STATUS=cell.conf_status,
+        UNIT_MEASURE=cell.unit,
+        SOURCE=cell.source,
+        COMMENT=cell.comment,
+    )
+
+
+@router.get("/aggregates", response_model=Page[StatisticsObservation])
+def get_aggregates(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    by: Annotated[
+        str, Query(max_length=200, description="Dimensions to keep, e.g. REF_AREA,TIME_PERIOD.")
+    ] = "REF_AREA,TIME_PERIOD",
+    indicator: Codes = None,
+    frequency: Annotated[Literal["A", "Q", "M"], Query(description="A, Q or M.")] = "A",
+    start_period: Period = None,
+    end_period: Period = None,
+) -> Response:
+    """Totals over the dimensions not kept (the regional total when REF_AREA is not kept), at a
+    frequency (quarters and months rolled up to years), from exact figures, then protected."""
+    kept = {d.strip().upper() for d in by.split(",") if d.strip()}
+    unknown = kept - set(DIMENSIONS)
+    if unknown:
+        raise ValidationProblem(
+            f"by may name only {', '.join(DIMENSIONS)}; not {', '.join(sorted(unknown))}."
+        )
+    dimensions: dict[str, list[str]] = {"INDICATOR": _codes(indicator)}
+    for dimension in ("REF_AREA", "SEX", "AGE", "COUNTERPART_AREA"):
+        if dimension not in kept:
+            # The reported (or regional) total, never the sum of a total with its parts.
+            dimensions[dimension] = [REGION if dimension == "REF_AREA" else TOTAL]
+    filters = CubeFilters(
+        dimensions=dimensions,
+        start_period=_period(start_period, "start_period"),
+        end_period=_period(end_period, "end_period"),
+        reported_only=False,
+    )
+    query = statistics.cube_query(filters).where(statistics.cube_frequency(frequency))
+    cells = statistics.published(principal, session.execute(query.limit(MAX_PAGE)), filters)
+    page = Page[StatisticsObservation](items=[_json(c) for c in cells])
+    return conditional(request, response, page)
+
+
+# ---------------------------------------------------------------- SDMX REST
+
+
+_FLOWS = {DATAFLOW_ID, f"RECNET,{DATAFLOW_ID}", f"RECNET,{DATAFLOW_ID},1.0"}
+
+
+def _sdmx_data(
+    request: Request,
+    principal: Principal,
+    database: Database,
+    flow: Annotated[str, Path(max_length=100)],
+    key: Annotated[str, Path(max_length=1000)],
+    start_period: str | None,
+    end_period: str | None,
+    dimension_at_observation: str,
+    format: Literal["sdmx-json", "sdmx-csv"] | None,
+) -> Response:
+    if flow not in _FLOWS:
+        raise NotFound(f"No dataflow {flow}; this service publishes {DATAFLOW_ID}.")
+    parts = key.split(".") if key and key != "all" else []
+    if parts and len(parts) != len(DIMENSIONS):
+        raise ValidationProblem(f"The key names {len(DIMENSIONS)} dimensions separated by dots.")
+    dimensions = {
+        d: _codes(p) for d, p in zip(DIMENSIONS, parts, strict=False) if d != "TIME_PERIOD"
+    }
+    filters = CubeFilters(
+        dimensions=dimensions,
+        start_period=_period(start_period, "startPeriod"),
+        end_period=_period(end_period, "endPeriod"),
+    )
+    if len(parts) == len(DIMENSIONS) and parts[-1]:
+        periods = [p for p in (normalise_period(c) for c in _codes(parts[-1])) if p]
+        filters.dimensions["TIME_PERIOD"] = periods
+    chosen = _format(request, format)
+    chosen = "sdmx-csv" if chosen in ("csv", "sdmx-csv") else "sdmx-json"
+    if dimension_at_observation not in ("AllDimensions", "TIME_PERIOD"):
+        raise ValidationProblem("dimensionAtObservation is AllDimensions or TIME_PERIOD.")
+    lang = (preferred_languages(request) or ["en"])[0]
+    encode = _encoder(chosen, lang, dimension_at_observation)
+    return StreamingResponse(
+        _stream(database, principal, filters, encode), media_type=MEDIA[chosen]
+    )
+
+
+@sdmx_router.get(
+    "/data/{flow}", responses={200: {"content": {sdmx.SDMX_JSON: {}, sdmx.SDMX_CSV: {}}}, 404: {}}
+)
+def get_sdmx_dataflow_data(
+    request: Request,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    flow: Annotated[str, Path(max_length=100)],
+    startPeriod: Period = None,  # noqa: N803 (the SDMX REST parameter names)
+    endPeriod: Period = None,  # noqa: N803
+    dimensionAtObservation: Annotated[str, Query(max_length=20)] = "AllDimensions",  # noqa: N803
+    format: Literal["sdmx-json", "sdmx-csv"] | None = None,
+) -> Response:
+    """SDMX REST data query for the whole dataflow (SDMX-JSON 1.0, or SDMX-CSV 2.0)."""
+    return _sdmx_data(
+        request,
+        principal,
+        database,
+        flow,
+        "",
+        startPeriod,
+        endPeriod,
+        dimensionAtObservation,
+        format,
+    )
+
+
+@sdmx_router.get(
+    "/data/{flow}/{key}",
+    responses={200: {"content": {sdmx.SDMX_JSON: {}, sdmx.SDMX_CSV: {}}}, 404: {}},
+)
+def get_sdmx_data(
+    request: Request,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    flow: Annotated[str, Path(max_length=100)],
+    key: Annotated[str, Path(max_length=1000)],
+    startPeriod: Period = None,  # noqa: N803
+    endPeriod: Period = None,  # noqa: N803
+    dimensionAtObservation: Annotated[str, Query(max_length=20)] = "AllDimensions",  # noqa: N803
+    format: Literal["sdmx-json", "sdmx-csv"] | None = None,
+) -> Response:
+    """SDMX REST data query: key of dimension values in order, + for several, empty for all."""
+    return _sdmx_data(
+        request,
+        principal,
+        database,
+        flow,
+        key,
+        startPeriod,
+        endPeriod,
+        dimensionAtObservation,
+        format,
+    )

@@ -1,0 +1,648 @@
+"""Aggregate statistics: imports with a precise report, the protected cube, and queries.
+
+An import is validated whole (codes, periods, values, duplicates, the caller's own REF_AREA,
+totals against their parts), then applied with set-based writes according to the strategy, with
+one ``statistics_imported`` event, and the cube of each touched indicator is rebuilt: reported
+cells plus regional totals and annual roll-ups, protected once by disclosure control. Readers
+below member-state level only ever see the cube's published values; the owning member state
+(its own REF_AREA) and the secretariat see exact figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+from sqlalchemy import and_, bindparam, delete, insert, select, text, tuple_, update
+from sqlmodel import Session
+
+from recnet.auth.principal import Principal, Role
+from recnet.db import utcnow
+from recnet.errors import ValidationProblem
+from recnet.models import CubeCell, Observation
+from recnet.schemas.statistics import (
+    DIMENSIONS,
+    MEMBER_STATES,
+    PARTS,
+    REGION,
+    TOTAL,
+    period_frequency,
+)
+from recnet.schemas.statistics_io import (
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    Conflict,
+    Counts,
+    ImportReport,
+    ObservationIn,
+    Strategy,
+)
+from recnet.services import disclosure, events
+
+Key = tuple[str, str, str, str, str, str]
+MAX_LISTED_ROWS = 100
+_STATES = tuple(c.id for c in MEMBER_STATES)
+_OBS = Observation.__table__  # type: ignore[attr-defined]
+_CUBE = CubeCell.__table__  # type: ignore[attr-defined]
+_KEY_COLUMNS = ("ref_area", "indicator", "sex", "age", "counterpart_area", "time_period")
+
+
+class Row(NamedTuple):
+    number: int
+    key: Key
+    value: int
+    status: str
+    unit: str
+    source: str | None
+    comment: str | None
+
+    @property
+    def attributes(self) -> tuple[int, str, str, str | None, str | None]:
+        return (self.value, self.status, self.unit, self.source, self.comment)
+
+
+# ---------------------------------------------------------------- problems
+
+
+@dataclass
+class Problems:
+    """Conflicts grouped by (severity, code, column, message): one entry however many rows."""
+
+    groups: dict[tuple[str, str, str | None, str], list[int]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def add(self, severity: str, code: str, column: str | None, message: str, row: int) -> None:
+        self.groups[(severity, code, column, message)].append(row)
+
+    @property
+    def errors(self) -> bool:
+        return any(severity == "error" for severity, *_ in self.groups)
+
+    def error_rows(self) -> set[int]:
+        return {
+            row
+            for (severity, *_), rows in self.groups.items()
+            if severity == "error"
+            for row in rows
+        }
+
+    def report(self) -> list[Conflict]:
+        return [
+            Conflict(
+                severity=severity,
+                code=code,
+                column=column,
+                message=message,
+                rows=sorted(rows)[:MAX_LISTED_ROWS],
+                count=len(rows),
+            )
+            for (severity, code, column, message), rows in sorted(
+                self.groups.items(), key=lambda item: (item[0][0], min(item[1]))
+            )
+        ]
+
+
+_ERROR_CODES = {
+    "invalid_code": "INVALID_CODE",
+    "invalid_period": "INVALID_PERIOD",
+    "missing": "MISSING_VALUE",
+    "extra_forbidden": "UNKNOWN_COLUMN",
+    "string_too_long": "TOO_LONG",
+}
+_MESSAGES = {
+    "INVALID_CODE": "{column} holds a code not in its codelist (see /v1/statistics/structure)",
+    "INVALID_PERIOD": "TIME_PERIOD must be a year, quarter or month: 2024, 2024-Q1 or 2024-03",
+    "MISSING_VALUE": "{column} is required",
+    "UNKNOWN_COLUMN": "{column} is not a column of RR_STATS",
+    "TOO_LONG": "{column} is too long",
+    "INVALID_VALUE": "{column} must be a whole number of persons, 0 or more",
+}
+
+
+def _describe(error: Any) -> tuple[str, str | None, str]:
+    column = str(error["loc"][0]) if error.get("loc") else None
+    code = _ERROR_CODES.get(error["type"], "INVALID_VALUE")
+    message = _MESSAGES[code].format(column=column or "the row")
+    if code == "INVALID_VALUE" and column != "OBS_VALUE":
+        message = f"{column} has an invalid value"
+    return code, column, message
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_json(body: bytes) -> Iterator[tuple[int, Any]]:
+    """Rows of ``{"observations": [...]}``, numbered from 1, each released once handed out."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ValidationProblem("The body is not valid JSON.") from None
+    if not isinstance(document, dict) or not isinstance(document.get("observations"), list):
+        raise ValidationProblem('The body must be {"observations": [ ... ]}.')
+    if set(document) - {"observations"}:
+        raise ValidationProblem('The body may hold only "observations".')
+    items: list[Any] = document.pop("observations")
+    for index in range(len(items)):
+        item, items[index] = items[index], None
+        yield index + 1, item
+
+
+def parse_csv(body: bytes) -> Iterator[tuple[int, Any]]:
+    """Rows of a CSV with a header of RR_STATS column names, numbered by line."""
+    try:
+        text_stream = io.StringIO(body.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ValidationProblem("The CSV is not UTF-8 text.") from None
+    reader = csv.reader(text_stream)
+    header = [h.strip().upper() for h in next(reader, [])]
+    unknown = [h for h in header if h not in COLUMNS]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        raise ValidationProblem(
+            "The CSV header must name RR_STATS columns once each"
+            + (f"; unknown: {', '.join(unknown[:10])}" if unknown else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+            + "."
+        )
+    width = len(header)
+    for row in reader:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != width:
+            yield reader.line_num, {"__width__": len(row)}
+            continue
+        yield (
+            reader.line_num,
+            {name: value for name, value in zip(header, row, strict=True) if value != ""},
+        )
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate(rows: Iterable[tuple[int, Any]], tenant: str, problems: Problems) -> list[Row]:
+    valid: list[Row] = []
+    first_row: dict[Key, int] = {}
+    for number, raw in rows:
+        if isinstance(raw, dict) and "__width__" in raw:
+            problems.add(
+                "error",
+                "MALFORMED_ROW",
+                None,
+                "The row does not have one value per header column",
+                number,
+            )
+            continue
+        try:
+            item = ObservationIn.model_validate(raw)
+        except ValidationError as exc:
+            for error in exc.errors():
+                problems.add("error", *_describe(error), number)
+            continue
+        if tenant != item.REF_AREA:
+            problems.add(
+                "error",
+                "FOREIGN_REF_AREA",
+                "REF_AREA",
+                f"REF_AREA must be your own state ({tenant})",
+                number,
+            )
+            continue
+        key: Key = (
+            item.REF_AREA,
+            item.INDICATOR,
+            item.SEX,
+            item.AGE,
+            item.COUNTERPART_AREA,
+            item.TIME_PERIOD,
+        )
+        if key in first_row:
+            problems.add(
+                "error",
+                "DUPLICATE_KEY",
+                None,
+                "The same observation (all six dimensions) appears more than once in the batch",
+                number,
+            )
+            continue
+        first_row[key] = number
+        valid.append(
+            Row(
+                number,
+                key,
+                item.OBS_VALUE,
+                item.OBS_STATUS,
+                item.UNIT_MEASURE,
+                item.SOURCE,
+                item.COMMENT,
+            )
+        )
+    return valid
+
+
+_HIERARCHICAL = {"SEX": 2, "AGE": 3, "COUNTERPART_AREA": 4}
+
+
+def check_consistency(rows: Sequence[Row], problems: Problems) -> None:
+    """Totals against their parts, within the batch: a part above its total is an error; complete
+    parts that do not add up to their total are a warning."""
+    by_key = {row.key: row for row in rows}
+    for dimension, position in _HIERARCHICAL.items():
+        parts_of = PARTS[dimension]
+        for total in (r for r in rows if r.key[position] == TOTAL):
+            parts = [
+                by_key[k]
+                for code in parts_of
+                if (k := (*total.key[:position], code, *total.key[position + 1 :])) in by_key
+            ]
+            for part in parts:
+                if part.value > total.value:
+                    problems.add(
+                        "error",
+                        "PART_EXCEEDS_TOTAL",
+                        "OBS_VALUE",
+                        f"A part is larger than its {dimension} total",
+                        part.number,
+                    )
+            if len(parts) == len(parts_of) and sum(p.value for p in parts) != total.value:
+                problems.add(
+                    "warning",
+                    "PARTS_DO_NOT_ADD_UP",
+                    "OBS_VALUE",
+                    f"All {dimension} parts are given but do not add up to their total",
+                    total.number,
+                )
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    body: bytes
+    csv: bool
+    strategy: Strategy
+    atomic: bool
+    dry_run: bool
+
+
+def run_import(
+    session: Session, principal: Principal, request: ImportRequest, min_cell: int
+) -> ImportReport:
+    tenant = principal.tenant
+    if tenant is None:
+        raise ValidationProblem("Only a member state imports statistics.")
+    problems = Problems()
+    parsed = parse_csv(request.body) if request.csv else parse_json(request.body)
+    rows = validate(parsed, tenant, problems)
+    received = len(rows) + len({r for rs in problems.groups.values() for r in rs})
+    if request.strategy != "delete":
+        check_consistency(rows, problems)
+
+    existing = _existing(session, tenant, rows)
+    inserts, updates, deletes, ignored = [], [], [], 0
+    for row in rows:
+        current = existing.get(row.key)
+        if request.strategy == "delete":
+            if current is None:
+                problems.add(
+                    "warning",
+                    "NOT_FOUND",
+                    None,
+                    "There is no such observation to delete",
+                    row.number,
+                )
+            else:
+                deletes.append(row)
+        elif current is None:
+            if request.strategy == "update":
+                problems.add(
+                    "error", "NOT_FOUND", None, "There is no such observation to update", row.number
+                )
+            else:
+                inserts.append(row)
+        elif current == row.attributes:
+            ignored += 1
+        elif request.strategy == "create":
+            problems.add(
+                "error", "ALREADY_EXISTS", None, "This observation exists already", row.number
+            )
+        else:
+            updates.append(row)
+
+    refused = problems.errors and request.atomic
+    if not request.atomic:
+        bad = problems.error_rows()
+        inserts = [r for r in inserts if r.number not in bad]
+        updates = [r for r in updates if r.number not in bad]
+    counts = Counts(received=received, ignored=ignored)
+    if not refused:
+        counts.imported, counts.updated, counts.deleted = len(inserts), len(updates), len(deletes)
+    status = "ERROR" if refused else ("WARNING" if problems.groups else "OK")
+    report = ImportReport(
+        status=status,
+        dry_run=request.dry_run,
+        strategy=request.strategy,
+        atomic=request.atomic,
+        numbering="line" if request.csv else "index",
+        counts=counts,
+        conflicts=problems.report(),
+    )
+    if refused or request.dry_run or not (inserts or updates or deletes):
+        return report
+
+    now = utcnow()
+    _write(session, inserts, updates, deletes, now)
+    changes = [[*r.key[1:], r.value] for r in (*inserts, *updates)] + [
+        [*r.key[1:], None] for r in deletes
+    ]
+    event = events.append(
+        session,
+        principal,
+        kind="statistics",
+        action="statistics_imported",
+        tenant=tenant,
+        tlp="AMBER",
+        payload={
+            "strategy": request.strategy,
+            "counts": counts.model_dump(),
+            "columns": list(DIMENSIONS[1:]) + ["OBS_VALUE"],
+            "changes": changes,
+        },
+    )
+    rebuild_cube(session, {r.key[1] for r in (*inserts, *updates, *deletes)}, min_cell)
+    report.event = event.seq
+    return report
+
+
+def _existing(session: Session, tenant: str, rows: Sequence[Row]) -> dict[Key, tuple[Any, ...]]:
+    if not rows:
+        return {}
+    indicators = sorted({r.key[1] for r in rows})
+    years = sorted({r.key[5][:4] for r in rows})
+    query = select(
+        *(_OBS.c[c] for c in _KEY_COLUMNS),
+        _OBS.c.obs_value,
+        _OBS.c.obs_status,
+        _OBS.c.unit_measure,
+        _OBS.c.source,
+        _OBS.c.comment,
+    ).where(
+        _OBS.c.ref_area == tenant,
+        _OBS.c.indicator.in_(indicators),
+        _OBS.c.time_period >= years[0],
+        _OBS.c.time_period < str(int(years[-1]) + 1),
+    )
+    return {tuple(r[:6]): tuple(r[6:]) for r in session.execute(query)}
+
+
+def _key_params(row: Row) -> dict[str, Any]:
+    return {f"k_{c}": v for c, v in zip(_KEY_COLUMNS, row.key, strict=True)}
+
+
+def _key_match() -> Any:
+    return and_(*(_OBS.c[c] == bindparam(f"k_{c}") for c in _KEY_COLUMNS))
+
+
+def _write(
+    session: Session, inserts: list[Row], updates: list[Row], deletes: list[Row], now: datetime
+) -> None:
+    """Set-based writes: one executemany per kind of change, never a statement per row."""
+    if inserts:
+        session.execute(
+            insert(_OBS),
+            [
+                {
+                    **dict(zip(_KEY_COLUMNS, r.key, strict=True)),
+                    "obs_value": r.value,
+                    "obs_status": r.status,
+                    "unit_measure": r.unit,
+                    "source": r.source,
+                    "comment": r.comment,
+                    "updated_at": now,
+                }
+                for r in inserts
+            ],
+        )
+    if updates:
+        statement = (
+            update(_OBS)
+            .where(_key_match())
+            .values(
+                obs_value=bindparam("v_value"),
+                obs_status=bindparam("v_status"),
+                unit_measure=bindparam("v_unit"),
+                source=bindparam("v_source"),
+                comment=bindparam("v_comment"),
+                updated_at=bindparam("v_now"),
+            )
+        )
+        session.execute(
+            statement,
+            [
+                {
+                    **_key_params(r),
+                    "v_value": r.value,
+                    "v_status": r.status,
+                    "v_unit": r.unit,
+                    "v_source": r.source,
+                    "v_comment": r.comment,
+                    "v_now": now,
+                }
+                for r in updates
+            ],
+            execution_options={"synchronize_session": False},
+        )
+    if deletes:
+        session.execute(
+            delete(_OBS).where(_key_match()),
+            [_key_params(r) for r in deletes],
+            execution_options={"synchronize_session": False},
+        )
+
+
+# ---------------------------------------------------------------- the published cube
+
+
+def rebuild_cube(session: Session, indicators: Iterable[str], min_cell: int) -> None:
+    """Recompute the cube of each indicator: derived totals, roll-ups, disclosure control."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for indicator in sorted(indicators):
+        if postgresql:  # one rebuild of an indicator at a time, each seeing the last one's data
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"),
+                {"key": zlib.crc32(f"recnet.cube.{indicator}".encode())},
+            )
+        rows = session.execute(
+            select(
+                *(_OBS.c[c] for c in _KEY_COLUMNS),
+                _OBS.c.obs_value,
+                _OBS.c.obs_status,
+                _OBS.c.unit_measure,
+                _OBS.c.source,
+                _OBS.c.comment,
+            ).where(_OBS.c.indicator == indicator)
+        ).all()
+        exact: dict[Key, int] = {}
+        meta: dict[Key, tuple[Any, ...]] = {}
+        for row in rows:
+            key: Key = tuple(row[:6])
+            exact[key] = row[6]
+            meta[key] = tuple(row[7:])
+        derived = _derive(exact)
+        cells = {**derived, **exact}
+        protected = disclosure.protect(cells, min_cell)
+        now = utcnow()
+        session.execute(delete(_CUBE).where(_CUBE.c.indicator == indicator))
+        if not cells:
+            continue
+        session.execute(
+            insert(_CUBE),
+            [
+                {
+                    **dict(zip(_KEY_COLUMNS, key, strict=True)),
+                    "frequency": period_frequency(key[5]),
+                    "derived": key not in exact,
+                    "exact_value": value,
+                    "published_value": protected[key].value,
+                    "conf_status": protected[key].conf,
+                    "obs_status": meta[key][0] if key in meta else None,
+                    "unit_measure": meta[key][1] if key in meta else "PS",
+                    "source": meta[key][2] if key in meta else None,
+                    "comment": meta[key][3] if key in meta else None,
+                    "updated_at": now,
+                }
+                for key, value in cells.items()
+            ],
+        )
+
+
+def _derive(exact: dict[Key, int]) -> dict[Key, int]:
+    """Cells the members did not report but readers need: totals (_T) of the parts given where
+    no total was reported, years rolled up from quarters (else months) where no year was
+    reported, and the regional total (REF_AREA CAS) over the states. Only parts are ever summed,
+    never a total with its own parts, and a reported cell always wins over a derived one."""
+    cells = dict(exact)
+    for dimension in ("COUNTERPART_AREA", "AGE", "SEX"):
+        position = _HIERARCHICAL[dimension]
+        totals: dict[Key, int] = defaultdict(int)
+        for key, value in cells.items():
+            if key[position] in PARTS[dimension]:
+                total = _replace(key, position, TOTAL)
+                if total not in exact:
+                    totals[total] += value
+        cells.update(totals)
+    periods: dict[Key, dict[str, dict[str, int]]] = defaultdict(lambda: {"A": {}, "Q": {}, "M": {}})
+    for key, value in cells.items():
+        periods[_replace(key, 5, key[5][:4])][period_frequency(key[5])][key[5]] = value
+    for year_key, by_frequency in periods.items():
+        if year_key not in cells:
+            parts = by_frequency["Q"] or by_frequency["M"]
+            cells[year_key] = sum(parts.values())
+    regional: dict[Key, int] = defaultdict(int)
+    for key, value in cells.items():
+        if key[0] in _STATES:
+            regional[_replace(key, 0, REGION)] += value
+    cells.update(regional)
+    return {key: value for key, value in cells.items() if key not in exact}
+
+
+def _replace(key: Key, position: int, code: str) -> Key:
+    return (*key[:position], code, *key[position + 1 :])  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- queries
+
+
+@dataclass
+class CubeFilters:
+    dimensions: dict[str, list[str]] = field(default_factory=dict)
+    start_period: str | None = None
+    end_period: str | None = None
+    updated_since: datetime | None = None
+    reported_only: bool = True
+
+
+class PublishedCell(NamedTuple):
+    key: Key
+    value: int | None
+    obs_status: str | None
+    conf_status: str
+    unit: str
+    source: str | None
+    comment: str | None
+
+
+def sees_exact(principal: Principal, ref_area: str) -> bool:
+    return principal.role is Role.secretariat or principal.tenant == ref_area
+
+
+def _period_bounds(period: str) -> tuple[date, date]:
+    year = int(period[:4])
+    frequency = period_frequency(period)
+    if frequency == "A":
+        return date(year, 1, 1), date(year, 12, 31)
+    first_month = (int(period[6]) - 1) * 3 + 1 if frequency == "Q" else int(period[5:7])
+    last_month = first_month + 2 if frequency == "Q" else first_month
+    end = date(year + (last_month == 12), last_month % 12 + 1, 1)
+    return date(year, first_month, 1), date.fromordinal(end.toordinal() - 1)
+
+
+def cube_query(filters: CubeFilters, after: Key | None = None) -> Any:
+    columns = [_CUBE.c[c] for c in _KEY_COLUMNS]
+    query = select(
+        *columns,
+        _CUBE.c.exact_value,
+        _CUBE.c.published_value,
+        _CUBE.c.conf_status,
+        _CUBE.c.obs_status,
+        _CUBE.c.unit_measure,
+        _CUBE.c.source,
+        _CUBE.c.comment,
+    )
+    if filters.reported_only:
+        query = query.where(_CUBE.c.derived.is_(False))
+    for dimension, codes in filters.dimensions.items():
+        if codes:
+            query = query.where(_CUBE.c[dimension.lower()].in_(codes))
+    if filters.start_period:
+        query = query.where(_CUBE.c.time_period >= filters.start_period[:4])
+    if filters.end_period:
+        query = query.where(_CUBE.c.time_period < str(int(filters.end_period[:4]) + 1))
+    if filters.updated_since:
+        query = query.where(_CUBE.c.updated_at >= filters.updated_since)
+    if after is not None:
+        query = query.where(tuple_(*columns) > tuple_(*after))
+    return query.order_by(*columns)
+
+
+def cube_frequency(frequency: str) -> Any:
+    return _CUBE.c.frequency == frequency
+
+
+def published(
+    principal: Principal, rows: Iterable[Any], filters: CubeFilters
+) -> Iterator[PublishedCell]:
+    """Cells as this principal may see them: exact for its own figures, protected otherwise."""
+    start = _period_bounds(filters.start_period)[0] if filters.start_period else None
+    end = _period_bounds(filters.end_period)[1] if filters.end_period else None
+    for row in rows:
+        key: Key = tuple(row[:6])
+        if start or end:
+            first, last = _period_bounds(key[5])
+            if (start and first < start) or (end and last > end):
+                continue
+        if sees_exact(principal, key[0]):
+            value, conf = row[6], "F"
+        else:
+            value, conf = row[7], row[8]
+        yield PublishedCell(key, value, row[9], conf, row[10], row[11], row[12])
