@@ -21,11 +21,11 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
-from sqlalchemy import and_, bindparam, delete, insert, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, delete, select, text, tuple_, update
 from sqlmodel import Session
 
 from recnet.auth.principal import Principal, Role
-from recnet.db import utcnow
+from recnet.db import bulk_insert, utcnow
 from recnet.errors import ValidationProblem
 from recnet.models import CubeCell, Observation
 from recnet.schemas.statistics import (
@@ -418,20 +418,20 @@ def _write(
 ) -> None:
     """Set-based writes: one executemany per kind of change, never a statement per row."""
     if inserts:
-        session.execute(
-            insert(_OBS),
-            [
-                {
-                    **dict(zip(_KEY_COLUMNS, r.key, strict=True)),
-                    "obs_value": r.value,
-                    "obs_status": r.status,
-                    "unit_measure": r.unit,
-                    "source": r.source,
-                    "comment": r.comment,
-                    "updated_at": now,
-                }
-                for r in inserts
-            ],
+        bulk_insert(
+            session,
+            "observations",
+            (
+                *_KEY_COLUMNS,
+                "obs_value",
+                "obs_status",
+                "unit_measure",
+                "source",
+                "comment",
+                "updated_at",
+            ),
+            ((*r.key, *r.attributes, now) for r in inserts),
+            row_security=True,
         )
     if updates:
         statement = (
@@ -503,27 +503,40 @@ def rebuild_cube(session: Session, indicators: Iterable[str], min_cell: int) -> 
         protected = disclosure.protect(cells, min_cell)
         now = utcnow()
         session.execute(delete(_CUBE).where(_CUBE.c.indicator == indicator))
-        if not cells:
-            continue
-        session.execute(
-            insert(_CUBE),
-            [
-                {
-                    **dict(zip(_KEY_COLUMNS, key, strict=True)),
-                    "frequency": period_frequency(key[5]),
-                    "derived": key not in exact,
-                    "exact_value": value,
-                    "published_value": protected[key].value,
-                    "conf_status": protected[key].conf,
-                    "obs_status": meta[key][0] if key in meta else None,
-                    "unit_measure": meta[key][1] if key in meta else "PS",
-                    "source": meta[key][2] if key in meta else None,
-                    "comment": meta[key][3] if key in meta else None,
-                    "updated_at": now,
-                }
+        bulk_insert(
+            session,
+            "statistics_cube",
+            _CUBE_COLUMNS,
+            (
+                (
+                    *key,
+                    period_frequency(key[5]),
+                    key not in exact,
+                    value,
+                    protected[key].value,
+                    protected[key].conf,
+                    *meta.get(key, _NO_ATTRIBUTES),
+                    now,
+                )
                 for key, value in cells.items()
-            ],
+            ),
         )
+
+
+_NO_ATTRIBUTES = (None, "PS", None, None)
+_CUBE_COLUMNS = (
+    *_KEY_COLUMNS,
+    "frequency",
+    "derived",
+    "exact_value",
+    "published_value",
+    "conf_status",
+    "obs_status",
+    "unit_measure",
+    "source",
+    "comment",
+    "updated_at",
+)
 
 
 def _derive(exact: dict[Key, int]) -> dict[Key, int]:
