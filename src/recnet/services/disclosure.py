@@ -16,6 +16,10 @@ Relations are formed only from the cells given, and are not assumed to add up ex
 indicator's year is not the sum of its quarters, yet withholding both is the cautious choice.
 The function is pure (no database); the same cells always give the same result, whatever the order
 of the mapping.
+
+Limits: each relation is checked on its own. A withheld cell can still be derived by combining
+several relations (a chain of equations, or the bounds 0 and 1..threshold-1 an attacker can infer
+from D and C), and at threshold 2 a C cell is known to be exactly 1.
 """
 
 from __future__ import annotations
