@@ -61,7 +61,8 @@ class Settings(BaseSettings):
 
     # Disclosure control: counts from 1 to min_cell - 1 persons are withheld from readers below
     # member-state level.
-    min_cell: int = Field(default=5, ge=2, le=100)
+    # At least 3: with 2, a withheld cell would be known to hold exactly 1.
+    min_cell: int = Field(default=5, ge=3, le=100)
     max_import_bytes: int = Field(default=64 * 1_048_576, ge=1024)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -9,7 +9,7 @@ identify someone. ``protect`` decides, for a set of cells, which may be publishe
    COUNTERPART_AREA via ``_T``; the region ``CAS`` and its member states; a year and its quarters,
    a year and its months, a quarter and its months). A relation with exactly one withheld cell
    would give it away by subtraction, so one more of its cells is withheld (``D``): the smallest
-   published part, or the total when no part is left. This repeats until no relation has exactly
+   positive published part (a zero only if no other), or the total when no part is left. This repeats until no relation has exactly
    one withheld cell.
 
 Relations are formed only from the cells given, and are not assumed to add up exactly: a stock
@@ -197,11 +197,14 @@ def protect(cells: Mapping[Key, int], threshold: int) -> dict[Key, Protected]:
         relation = worklist.popleft()
         if withheld[relation] != 1:
             continue
-        # The smallest published part loses the least information; ties go to the smallest key,
-        # which is the smallest index. With no published part left, the lone withheld cell is a
-        # part, and the total is what would give it away.
-        candidates = [(values[p], p) for p in parts(relation) if conf[p] == PUBLISHED]
-        chosen = min(candidates)[1] if candidates else relation // _KINDS
+        # The smallest positive published part loses the least information (a withheld zero
+        # hides little: a relation of zeros gives it back); ties go to the smallest key, the
+        # smallest index. With no published part left, the lone withheld cell is a part, and the
+        # total is what would give it away.
+        candidates = [
+            (values[p] == 0, values[p], p) for p in parts(relation) if conf[p] == PUBLISHED
+        ]
+        chosen = min(candidates)[2] if candidates else relation // _KINDS
         conf[chosen] = SECONDARY
         for other in relations(chosen):
             withheld[other] += 1
