@@ -211,16 +211,7 @@ class BodyLimitMiddleware:
             )
             await problem_response(scope["path"], too_deep)(scope, receive, send)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(body, receive), send)
 
 
 _VALID_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -334,6 +325,11 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
+    return body, _replaying(body, receive)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app a body already read, then defers to the real one."""
     replayed = False
 
     async def replay() -> Message:
@@ -343,7 +339,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
         replayed = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return body, replay
+    return replay
 
 
 def _owner(state: Any, scope: Scope) -> str | None:

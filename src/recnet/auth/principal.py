@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from recnet.auth.keys import KeyRing
 from recnet.auth.ratelimit import RateLimiter, client_key
@@ -16,7 +16,8 @@ from recnet.auth.tokens import TokenError, verify
 from recnet.config import Settings
 from recnet.db import SessionDep, set_tenant
 from recnet.errors import Forbidden, TooManyRequests, Unauthorized
-from recnet.models import ApiClient, Organisation, OrganisationKind
+from recnet.models import OrganisationKind
+from recnet.services import clients
 
 REALM = 'Bearer realm="recnet"'
 
@@ -79,11 +80,7 @@ def resolve(session: Session, settings: Settings, keyring: KeyRing, token: str) 
         claims = verify(token, settings, lambda kid: keyring.verification_key(session, kid))
     except TokenError as exc:
         raise invalid_token(str(exc)) from None
-    row = session.exec(
-        select(ApiClient, Organisation)
-        .join(Organisation, ApiClient.organisation_id == Organisation.id)  # type: ignore[arg-type]
-        .where(ApiClient.client_id == claims.client_id)
-    ).first()
+    row = clients.find_client(session, claims.client_id)
     if row is None:
         raise invalid_token("unknown client")
     client, organisation = row

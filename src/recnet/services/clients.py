@@ -86,12 +86,18 @@ def list_clients(session: Session) -> Sequence[tuple[ApiClient, Organisation]]:
     return session.exec(query).all()
 
 
-def client_by_id(session: Session, client_id: str) -> tuple[ApiClient, Organisation]:
+def find_client(session: Session, client_id: str) -> tuple[ApiClient, Organisation] | None:
+    """The client with this id and its organisation, if there is one."""
     row = session.exec(
         select(ApiClient, Organisation)
         .join(Organisation, col(ApiClient.organisation_id) == col(Organisation.id))
         .where(ApiClient.client_id == client_id)
     ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def client_by_id(session: Session, client_id: str) -> tuple[ApiClient, Organisation]:
+    row = find_client(session, client_id)
     if row is None:
         raise NotFound(f"No client with id {client_id}.")
     return row
@@ -121,11 +127,7 @@ def authenticate(session: Session, client_id: str, secret: str) -> tuple[ApiClie
 
     Unknown ids cost the same hash as wrong secrets, so timing does not tell which ids exist.
     """
-    row = session.exec(
-        select(ApiClient, Organisation)
-        .join(Organisation, col(ApiClient.organisation_id) == col(Organisation.id))
-        .where(ApiClient.client_id == client_id)
-    ).first()
+    row = find_client(session, client_id)
     if row is None:
         client_secrets.verify_secret(secret, client_secrets.dummy_hash())
         raise LookupError("unknown client")

@@ -9,8 +9,8 @@ identify someone. ``protect`` decides, for a set of cells, which may be publishe
    COUNTERPART_AREA via ``_T``; the region ``CAS`` and its member states; a year and its quarters,
    a year and its months, a quarter and its months). A relation with exactly one withheld cell
    would give it away by subtraction, so one more of its cells is withheld (``D``): the smallest
-   positive published part (a zero only if no other), or the total when no part is left. This repeats until no relation has exactly
-   one withheld cell.
+   positive published part (a zero only if no other), or the total when no part is left. This
+   repeats until no relation has exactly one withheld cell.
 
 Relations are formed only from the cells given, and are not assumed to add up exactly: a stock
 indicator's year is not the sum of its quarters, yet withholding both is the cautious choice.

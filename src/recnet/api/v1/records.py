@@ -5,6 +5,7 @@ which FastAPI must see as real types.)
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -103,27 +104,24 @@ def record_router(kind: Kind) -> APIRouter:
         record = records.patch(session, principal, kind, record_id, patch, if_match)
         return answer(request, response, record)
 
-    def publish(
-        request: Request,
-        response: Response,
-        record_id: RecordId,
-        principal: Writer,
-        session: SessionDep,
-        if_match: IfMatch = None,
-    ) -> Response:
-        record = records.publish(session, principal, kind, record_id, if_match)
-        return answer(request, response, record)
+    def state_change(change: Callable[..., Any]) -> Callable[..., Response]:
+        """A route that moves a record to another status (publish, withdraw)."""
 
-    def withdraw(
-        request: Request,
-        response: Response,
-        record_id: RecordId,
-        principal: Writer,
-        session: SessionDep,
-        if_match: IfMatch = None,
-    ) -> Response:
-        record = records.withdraw(session, principal, kind, record_id, if_match)
-        return answer(request, response, record)
+        def route(
+            request: Request,
+            response: Response,
+            record_id: RecordId,
+            principal: Writer,
+            session: SessionDep,
+            if_match: IfMatch = None,
+        ) -> Response:
+            record = change(session, principal, kind, record_id, if_match)
+            return answer(request, response, record)
+
+        return route
+
+    publish = state_change(records.publish)
+    withdraw = state_change(records.withdraw)
 
     def upsert(
         request: Request,
