@@ -49,6 +49,7 @@ ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/statistics/aggregates"): EVERYONE,
     ("GET", "/v1/sdmx/data/{flow}"): EVERYONE,
     ("GET", "/v1/sdmx/data/{flow}/{key}"): EVERYONE,
+    ("GET", "/v1/feeds/changes"): AUTHENTICATED,
     ("GET", "/v1/audit"): SECRETARIAT,
     ("GET", "/v1/clients"): SECRETARIAT,
 }

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request, Response
 from sqlmodel import Session
 
@@ -170,6 +171,10 @@ def _address(request: Request) -> str | None:
 
 def enforce_rate_limit(request: Request, response: Response, principal: PrincipalDep) -> None:
     """Count the request against its client (or, for anonymous callers, its address)."""
+    count_request(request, response, principal)
+
+
+def count_request(request: Request, response: Response, principal: Principal) -> None:
     settings: Settings = request.app.state.settings
     limit = settings.rate_client if principal.authenticated else settings.rate_anonymous
     _count(request, response, client_key(principal.client_id, _address(request)), limit)
@@ -179,3 +184,20 @@ def enforce_address_rate_limit(request: Request, response: Response) -> None:
     """Count a request that carries no bearer token (the token endpoint) against its address."""
     settings: Settings = request.app.state.settings
     _count(request, response, client_key(None, _address(request)), settings.rate_anonymous)
+
+
+async def principal_of(request: Request) -> Principal:
+    """The caller, resolved in a short transaction of its own, for routes that must not hold a
+    database connection for their whole duration (long polls)."""
+    token = bearer_token(request)
+    if token is None:
+        return ANONYMOUS
+    state = request.app.state
+    database = state.database
+    async with database.admission():
+
+        def work() -> Principal:
+            with database.transaction(write=False) as session:
+                return resolve(session, state.settings, state.keyring, token)
+
+        return await anyio.to_thread.run_sync(work)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, String
 from sqlmodel import Field, SQLModel
@@ -30,7 +31,7 @@ class Event(SQLModel, table=True):
     action: str = Field(max_length=32)
     tlp: str | None = Field(default=None, max_length=16)
     status: str | None = Field(default=None, max_length=16)
-    payload: dict[str, object] = Field(sa_column=Column(JSONDocument, nullable=False))
+    payload: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from recnet.api.v1 import audit, auth, clients, health, organisations, reference, statistics
+from recnet.api.v1 import (
+    audit,
+    auth,
+    clients,
+    feeds,
+    health,
+    organisations,
+    reference,
+    statistics,
+)
 from recnet.api.v1.records import record_router
 from recnet.auth.principal import enforce_address_rate_limit, enforce_rate_limit
 from recnet.services.practices import PRACTICES
@@ -20,6 +29,8 @@ router.include_router(health.router)
 by_address = APIRouter(dependencies=[Depends(enforce_address_rate_limit)])
 by_address.include_router(auth.public_router)
 router.include_router(by_address)
+# Long polls resolve their caller and count the request themselves (see api/v1/feeds.py).
+router.include_router(feeds.router)
 
 by_caller = APIRouter(dependencies=[Depends(enforce_rate_limit)])
 

@@ -1,0 +1,148 @@
+"""The change feed: the event log as one reader may see it.
+
+Each event is projected for the reader through the one visibility rule:
+- a record event the reader may see is an ``upsert`` carrying the record as it then was;
+- a record event the reader may not see is a ``removal`` if the record was visible to the reader
+  at its previous event (it was withdrawn from the reader's sight: re-marked, say), and nothing at
+  all otherwise, so the feed never tells a reader that a record it could not see exists;
+- a statistics import carries what changed, with the figures the reader may see: exact for the
+  owning state and the secretariat, the published (disclosure-controlled) ones for everyone else.
+
+A follower that applies upserts and removals in order ends with exactly what the lists show it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from recnet.auth.principal import Principal
+from recnet.auth.visibility import may_read
+from recnet.models import CubeCell, Event
+from recnet.services import statistics
+
+RECORD_KINDS = ("practice", "programme")
+KINDS = (*RECORD_KINDS, "statistics")
+MAX_LIMIT = 500
+# Events looked at per request, visible or not: bounds the work of one page.
+MAX_SCAN = 2000
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    items: list[dict[str, Any]]
+    last_seq: int
+    has_more: bool
+
+
+def _visible(principal: Principal, event: Event | Any) -> bool:
+    return may_read(
+        principal, tenant=event.tenant or "", tlp=event.tlp or "RED", status=event.status or ""
+    )
+
+
+def _previously_visible(session: Session, principal: Principal, event: Event) -> bool:
+    before = session.exec(
+        select(Event.tenant, Event.tlp, Event.status)
+        .where(Event.record_id == event.record_id, col(Event.seq) < event.seq)
+        .order_by(col(Event.seq).desc())
+        .limit(1)
+    ).first()
+    return before is not None and may_read(
+        principal, tenant=before[0] or "", tlp=before[1] or "RED", status=before[2] or ""
+    )
+
+
+def _record_item(event: Event, kind: str) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "type": kind,
+        "kind": event.kind,
+        "action": event.action,
+        "record_id": str(event.record_id),
+        "version": event.version,
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+
+
+def _statistics_item(session: Session, principal: Principal, event: Event) -> dict[str, Any]:
+    tenant = event.tenant or ""
+    columns = event.payload.get("columns", [])
+    changes: list[list[Any]] = event.payload.get("changes", [])
+    item: dict[str, Any] = {
+        "seq": event.seq,
+        "type": "statistics",
+        "kind": "statistics",
+        "action": event.action,
+        "ref_area": tenant,
+        "occurred_at": event.occurred_at.isoformat(),
+        "columns": [*columns, "CONF_STATUS"],
+    }
+    if statistics.sees_exact(principal, tenant):
+        item["changes"] = [[*change, "F"] for change in changes]
+        return item
+    # Below the owner's level: the figures as published now (withheld ones null), never exact.
+    indicators = sorted({change[0] for change in changes})
+    published = {
+        (cell.indicator, cell.sex, cell.age, cell.counterpart_area, cell.time_period): (
+            cell.published_value,
+            cell.conf_status,
+        )
+        for cell in session.exec(
+            select(CubeCell).where(
+                CubeCell.ref_area == tenant, col(CubeCell.indicator).in_(indicators)
+            )
+        )
+    }
+    item["changes"] = [
+        [*change[:5], *published.get(tuple(change[:5]), (None, "F"))] for change in changes
+    ]
+    return item
+
+
+def page(
+    session: Session,
+    principal: Principal,
+    *,
+    after: int,
+    limit: int,
+    kinds: Sequence[str] = KINDS,
+) -> FeedPage:
+    limit = max(1, min(limit, MAX_LIMIT))
+    scanned = list(
+        session.exec(
+            select(Event).where(col(Event.seq) > after).order_by(col(Event.seq)).limit(MAX_SCAN + 1)
+        )
+    )
+    items: list[dict[str, Any]] = []
+    last = after
+    for event in scanned[:MAX_SCAN]:
+        if len(items) == limit:
+            break
+        last = event.seq
+        if event.kind not in kinds:
+            continue
+        if event.kind == "statistics":
+            items.append(_statistics_item(session, principal, event))
+        elif _visible(principal, event):
+            items.append({**_record_item(event, "upsert"), "record": event.payload})
+        elif _previously_visible(session, principal, event):
+            items.append(_record_item(event, "removal"))
+    has_more = last < (scanned[-1].seq if scanned else after)
+    return FeedPage(items=items, last_seq=last, has_more=has_more)
+
+
+def replay(items: Iterable[dict[str, Any]], replica: dict[str, dict[str, Any]]) -> None:
+    """Apply feed items to a replica (record id → record): what a follower does."""
+    for item in items:
+        if item["type"] == "upsert":
+            replica[item["record_id"]] = item["record"]
+        elif item["type"] == "removal":
+            replica.pop(item["record_id"], None)
+
+
+__all__ = ["KINDS", "FeedPage", "page", "replay", "uuid"]
