@@ -50,6 +50,11 @@ ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/sdmx/data/{flow}"): EVERYONE,
     ("GET", "/v1/sdmx/data/{flow}/{key}"): EVERYONE,
     ("GET", "/v1/feeds/changes"): AUTHENTICATED,
+    # Anonymous readers get the CLEAR records; each reader what its markings allow.
+    ("GET", "/v1/feeds/practices.atom"): EVERYONE,
+    ("GET", "/v1/feeds/practices.json"): EVERYONE,
+    ("GET", "/v1/feeds/programmes.atom"): EVERYONE,
+    ("GET", "/v1/feeds/programmes.json"): EVERYONE,
     ("GET", "/v1/audit"): SECRETARIAT,
     ("GET", "/v1/clients"): SECRETARIAT,
 }

@@ -1,20 +1,38 @@
-"""Feeds for partners: the change feed (cursor, ETag, long poll)."""
+"""Feeds for partners: the change feed (cursor, ETag, long poll), and Atom and JSON Feed of the
+latest published practices and programmes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
-from recnet.api.v1.http import conditional
-from recnet.auth.principal import REALM, count_request, principal_of
+from recnet.api.v1.http import conditional, preferred_languages
+from recnet.auth.principal import (
+    REALM,
+    Principal,
+    PrincipalDep,
+    count_request,
+    enforce_rate_limit,
+    principal_of,
+)
 from recnet.auth.scopes import Scope
-from recnet.db import Database
+from recnet.db import Database, SessionDep
 from recnet.errors import Forbidden, Unauthorized, ValidationProblem
-from recnet.services import feeds
+from recnet.formats.feeds import ATOM, JSON_FEED, FeedEntry, atom, json_feed
+from recnet.models import Record
+from recnet.schemas.vocabularies import Language
+from recnet.services import feeds, records
+from recnet.services.practices import PRACTICES
+from recnet.services.programmes import PROGRAMMES
+from recnet.services.records import Filters, Kind
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 MAX_WAIT = 30.0
@@ -84,3 +102,119 @@ async def get_changes(
         await anyio.sleep(POLL_EVERY)
     page = ChangePage(items=found.items, next_cursor=str(found.last_seq), has_more=found.has_more)
     return conditional(request, response, page)
+
+
+def _entry(kind: Kind, record: Record, preferred: list[str], base: str) -> FeedEntry:
+    read = records.to_read(kind, record, preferred)
+    tags = [str(record.data.get("working_group") or "")]
+    tags += [str(a) for a in record.data.get("approaches", record.data.get("components", []))]
+    return FeedEntry(
+        id=f"urn:uuid:{record.id}",
+        title=read.title,
+        summary=read.summary,
+        updated=record.updated_at,
+        published=record.created_at,
+        url=f"{base}/v1/{kind.plural}/{record.id}",
+        language=read.lang,
+        author=record.tenant,
+        categories=tuple(t for t in tags if t),
+    )
+
+
+def _feed(
+    kind: Kind,
+    form: str,
+    request: Request,
+    response: Response,
+    principal: Principal,
+    session: Session,
+    lang: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Response:
+    rows, next_cursor = records.list_records(
+        session,
+        principal,
+        kind,
+        Filters(status="published"),
+        sort="-updated_at",
+        limit=min(limit, 100),
+        cursor=cursor,
+    )
+    preferred = preferred_languages(request, lang)
+    base = str(request.base_url).rstrip("/")
+    entries = [_entry(kind, r, preferred, base) for r in rows]
+    here = f"{base}/v1/feeds/{kind.plural}.{form}"
+    query = {k: v for k, v in (("lang", lang), ("limit", str(limit))) if v}
+    next_url = f"{here}?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
+    title = f"recnet — {kind.plural}"
+    if form == "atom":
+        body = atom(
+            feed_id=f"urn:recnet:feed:{kind.plural}",
+            title=title,
+            self_url=f"{here}?{urlencode(query)}" if query else here,
+            alternate_url=f"{base}/v1/{kind.plural}",
+            updated=entries[0].updated if entries else _EPOCH,
+            entries=entries,
+            next_url=next_url,
+            language=preferred[0] if preferred else None,
+        )
+        media = ATOM
+    else:
+        body = json_feed(
+            title=title,
+            home_page_url=f"{base}/v1/{kind.plural}",
+            feed_url=here,
+            description=f"The latest published {kind.plural} of the Regional Expert Council.",
+            entries=entries,
+            next_url=next_url,
+            language=preferred[0] if preferred else None,
+        )
+        media = JSON_FEED
+    return conditional(
+        request,
+        response,
+        body,
+        media_type=media,
+        headers={"Vary": "Accept-Language, Authorization"},
+    )
+
+
+_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+Lang = Annotated[Language | None, Query(description="Language of titles and summaries.")]
+Limit = Annotated[int, Query(ge=1, le=10_000, description="Entries per page (at most 100).")]
+Cursor = Annotated[str | None, Query(max_length=500)]
+
+
+def _feed_route(kind: Kind, form: str) -> Callable[..., Response]:
+    def route(
+        request: Request,
+        response: Response,
+        principal: PrincipalDep,
+        session: SessionDep,
+        lang: Lang = None,
+        limit: Limit = 20,
+        cursor: Cursor = None,
+    ) -> Response:
+        language = lang.value if lang else None
+        return _feed(kind, form, request, response, principal, session, language, limit, cursor)
+
+    return route
+
+
+def _add_feed_routes(kind: Kind) -> None:
+    for form, media, name in (("atom", ATOM, "Atom"), ("json", JSON_FEED, "JSON Feed 1.1")):
+        router.add_api_route(
+            f"/{kind.plural}.{form}",
+            _feed_route(kind, form),
+            methods=["GET"],
+            name=f"get_{kind.plural}_{form}_feed",
+            summary=f"The latest published {kind.plural} you may see, as {name}.",
+            response_class=Response,
+            responses={200: {"content": {media.split(";")[0]: {}}}, 304: {}},
+            dependencies=[Depends(enforce_rate_limit)],
+        )
+
+
+for _kind in (PRACTICES, PROGRAMMES):
+    _add_feed_routes(_kind)

@@ -45,22 +45,21 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
 def conditional(
     request: Request,
     sub_response: Response,
-    model: BaseModel,
+    model: BaseModel | bytes,
     *,
     etag: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    media_type: str = "application/json",
 ) -> Response:
-    """Answer ``model`` as JSON with an ETag, or 304 when the caller already has it.
-
-    ``sub_response`` carries headers set by dependencies (rate limits), kept on the answer.
-    """
-    body = model.model_dump_json().encode()
+    """Answer ``model`` (as JSON, or bytes already encoded) with an ETag, or 304 when the caller
+    already has it. ``sub_response`` carries headers set by dependencies (rate limits)."""
+    body = model if isinstance(model, bytes) else model.model_dump_json().encode()
     tag = etag or '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     all_headers = {**dict(sub_response.headers), **(headers or {}), "ETag": tag}
     all_headers.pop("content-length", None)
     if status_code == 200 and _matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=all_headers)
     return Response(
-        content=body, status_code=status_code, media_type="application/json", headers=all_headers
+        content=body, status_code=status_code, media_type=media_type, headers=all_headers
     )
