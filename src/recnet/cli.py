@@ -1,9 +1,11 @@
-"""The ``recnet`` command: serve, migrate, and keep the published OpenAPI document current."""
+"""The ``recnet`` command: serve, deliver webhooks, migrate, and keep the published OpenAPI
+document current."""
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +60,13 @@ def serve(
             help="Apply pending migrations first (default: yes on the embedded SQLite database).",
         ),
     ] = None,
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Also deliver webhooks in this process (default: yes on the embedded database).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API with uvicorn, after applying pending migrations on the embedded database."""
     import uvicorn
@@ -67,6 +76,11 @@ def serve(
     settings = _settings()
     if migrate if migrate is not None else settings.is_sqlite:
         upgrade(settings.database_url)
+    stop = threading.Event()
+    if worker if worker is not None else settings.is_sqlite:
+        threading.Thread(
+            target=_deliver, args=(settings, 2.0, stop), name="webhooks", daemon=True
+        ).start()
     uvicorn.run(
         "recnet.app:create_served_app",
         factory=True,
@@ -78,6 +92,7 @@ def serve(
         proxy_headers=True,
         server_header=False,
     )
+    stop.set()
 
 
 @app.command()
@@ -89,6 +104,54 @@ def migrate(
 
     upgrade(_settings().database_url, revision)
     typer.echo(f"database migrated to {revision}")
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver one round, then exit (tests, cron).")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between looks for due subscriptions.", min=0.1)
+    ] = 2.0,
+) -> None:
+    """Deliver webhooks: push the change feed to every active subscription."""
+    import signal
+
+    stop = threading.Event()
+    # SIGTERM stops the loop; deliveries in hand finish (each bounded by the timeout).
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        _deliver(_settings(), interval, stop, once=once)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _deliver(
+    settings: Settings, interval: float, stop: threading.Event, once: bool = False
+) -> None:
+    """The webhook delivery loop, until ``stop`` is set (or one round with ``once``)."""
+    import logging
+
+    from recnet.db import Database
+    from recnet.logs import configure_logging
+    from recnet.services.webhooks import Worker
+
+    # One connection per delivery thread, and one for the loop.
+    settings = settings.model_copy(update={"db_pool_size": settings.webhook_concurrency + 1})
+    configure_logging(settings.log_level)
+    database = Database.from_settings(settings)
+    log = logging.getLogger("recnet.webhooks")
+    try:
+        with Worker(database, settings) as delivery:
+            if once:
+                delivery.run_once()
+                return
+            log.info("webhook worker %s started", delivery.name)
+            delivery.run(interval, stop)
+            log.info("webhook worker %s stopped", delivery.name)
+    finally:
+        database.dispose()
 
 
 def render_openapi() -> str:

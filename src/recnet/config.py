@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "recnet-development-secret-do-not-use-in-production"
 
@@ -65,8 +65,30 @@ class Settings(BaseSettings):
     min_cell: int = Field(default=5, ge=3, le=100)
     max_import_bytes: int = Field(default=64 * 1_048_576, ge=1024)
 
+    # Webhooks. Callback URLs are https and never private, loopback or link-local addresses,
+    # except for these hosts (comma-separated in the environment), where http is allowed too.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Failed deliveries are retried after base * 2^(n-1) seconds, at most cap, for up to window
+    # seconds after the first failure; then the subscription is marked failing and stops.
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_window_seconds: float = Field(default=86400.0, gt=0)
+    # How long a worker holds a subscription (renewed after every delivery).
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    # Deliveries per subscription per round, so one busy subscription does not starve a worker.
+    webhook_round_items: int = Field(default=1000, ge=1)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
 
     @property
     def is_sqlite(self) -> bool:

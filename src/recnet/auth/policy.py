@@ -13,6 +13,8 @@ EVERYONE = frozenset(Role)
 AUTHENTICATED = EVERYONE - {Role.anonymous}
 SECRETARIAT = frozenset({Role.secretariat})
 MEMBER_STATES = frozenset({Role.member_state})
+# The kinds whose clients may hold subscriptions:write (auth/scopes.py).
+SUBSCRIBERS = frozenset({Role.member_state, Role.secretariat, Role.partner})
 
 
 def _records(plural: str) -> dict[tuple[str, str], frozenset[Role]]:
@@ -57,4 +59,9 @@ ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/feeds/programmes.json"): EVERYONE,
     ("GET", "/v1/audit"): SECRETARIAT,
     ("GET", "/v1/clients"): SECRETARIAT,
+    ("POST", "/v1/subscriptions"): SUBSCRIBERS,
+    ("GET", "/v1/subscriptions"): SUBSCRIBERS,
+    ("GET", "/v1/subscriptions/{subscription_id}"): SUBSCRIBERS,
+    ("DELETE", "/v1/subscriptions/{subscription_id}"): SUBSCRIBERS,
+    ("GET", "/v1/subscriptions/{subscription_id}/deliveries"): SUBSCRIBERS,
 }

@@ -6,10 +6,12 @@ from recnet.models.idempotency import IdempotencyKey
 from recnet.models.organisation import Organisation, OrganisationKind
 from recnet.models.record import Record, RecordTag
 from recnet.models.statistics import CubeCell, Observation
+from recnet.models.subscription import Delivery, Subscription
 
 __all__ = [
     "ApiClient",
     "CubeCell",
+    "Delivery",
     "Event",
     "IdempotencyKey",
     "Observation",
@@ -18,4 +20,5 @@ __all__ = [
     "Record",
     "RecordTag",
     "SigningKey",
+    "Subscription",
 ]

@@ -17,6 +17,7 @@ from recnet.api.v1 import (
     organisations,
     reference,
     statistics,
+    subscriptions,
 )
 from recnet.api.v1.records import record_router
 from recnet.auth.principal import enforce_address_rate_limit, enforce_rate_limit
@@ -45,6 +46,7 @@ for area in (
     statistics.sdmx_router,
     audit.router,
     clients.router,
+    subscriptions.router,
 ):
     by_caller.include_router(area)
 router.include_router(by_caller)
