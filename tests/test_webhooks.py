@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -542,3 +544,48 @@ def test_the_worker_command_delivers_one_round(
     result = CliRunner().invoke(cli.app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert target.seqs == event_seqs(hooks.database)
+
+
+def test_recnet_serve_delivers_webhooks_in_process_on_the_embedded_database(
+    tmp_path: Path, receivers: list[Receiver]
+) -> None:
+    """No separate worker: `recnet serve` on SQLite delivers by itself, signed."""
+    import json as jsonlib
+    import os
+    import subprocess
+    import sys
+
+    from recnet.services.webhooks import verify_signature
+    from tests.factories import practice_body
+    from tests.test_serve import served
+
+    hook = receiver(receivers)
+    with served(tmp_path, RECNET_WEBHOOK_ALLOWED_HOSTS="127.0.0.1") as (base, _):
+        env = {**os.environ, "RECNET_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+        created = subprocess.run(
+            [sys.executable, "-m", "recnet", "clients", "create", "--org", "UZB", "--name", "x",
+             "--scopes", "practices:write subscriptions:write", "--json"],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        credentials = jsonlib.loads(created.stdout)
+        token = httpx.post(
+            f"{base}/v1/auth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(credentials["client_id"], credentials["client_secret"]),
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        subscription = httpx.post(
+            f"{base}/v1/subscriptions",
+            json={"callback_url": hook.url, "kinds": ["practice"]},
+            headers=headers,
+        )
+        assert subscription.status_code == 201, subscription.text
+        record = httpx.post(f"{base}/v1/practices", json=practice_body(), headers=headers).json()
+        deadline = time.time() + 20
+        while not hook.received and time.time() < deadline:
+            time.sleep(0.2)
+    assert hook.received, "the in-process worker delivered nothing"
+    delivered = hook.received[0]
+    assert jsonlib.loads(delivered.body)["record_id"] == record["id"]
+    secret = subscription.json()["secret"]
+    assert verify_signature(secret, delivered.headers["x-recnet-signature"], delivered.body)
