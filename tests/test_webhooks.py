@@ -60,6 +60,8 @@ class Receiver:
     plan: list[int] = field(default_factory=list)
     default: int = 200
     received: list[Received] = field(default_factory=list)
+    # Seconds each answer takes: a slow receiver, so a worker can be stopped mid-delivery.
+    delay: float = 0.0
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -77,6 +79,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                time.sleep(receiver.delay)
                 status = receiver.plan.pop(0) if receiver.plan else receiver.default
                 receiver.received.append(
                     Received({k.lower(): v for k, v in self.headers.items()}, body, time.time())
@@ -350,6 +353,55 @@ def test_nothing_is_lost_when_a_worker_stops_mid_delivery(
     assert target.seqs == expected[:3] + expected[2:]
     assert set(target.seqs) == set(expected)
     assert hooks.subscription(created["id"]).delivered_seq == expected[-1]
+
+
+def test_nothing_is_lost_when_a_worker_process_is_killed_and_restarted(
+    hooks: Hooks, agency: dict[str, str], receivers: list[Receiver]
+) -> None:
+    """`recnet worker` as a real process, SIGKILLed mid-delivery, then started again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    target = receiver(receivers)
+    target.delay = 0.3
+    hooks.subscribe(agency, target.url)
+    practices(hooks.database, 8)
+    expected = event_seqs(hooks.database)
+    env = {
+        **os.environ,
+        "RECNET_DATABASE_URL": hooks.settings.database_url,
+        "RECNET_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "RECNET_WEBHOOK_LEASE_SECONDS": "2",
+        "RECNET_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "recnet", "worker", "--interval", "0.2"]
+
+    def wait_for(condition: Any, seconds: float) -> None:
+        deadline = time.time() + seconds
+        while not condition() and time.time() < deadline:
+            time.sleep(0.1)
+
+    first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: len(target.received) >= 3, 30)
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(timeout=10)
+    received_before = len(target.received)
+    assert 3 <= received_before < len(expected), "the kill came mid-delivery"
+
+    second = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: set(expected) <= set(target.seqs), 40)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=20)
+    # At least once: everything arrived, perhaps one event twice, never out of order.
+    assert set(target.seqs) == set(expected)
+    first_arrivals = [seq for i, seq in enumerate(target.seqs) if seq not in target.seqs[:i]]
+    assert first_arrivals == expected
 
 
 def test_a_lease_keeps_a_second_worker_off_a_subscription(
