@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 serve: $(STAMP)
+	$(BIN)/recnet migrate
+	$(BIN)/recnet demo
 	$(BIN)/recnet serve
 
 test: $(STAMP)

@@ -154,6 +154,27 @@ def _deliver(
         database.dispose()
 
 
+@app.command()
+def demo(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Load (or refresh) a sample network and print credentials for an agency and a partner."""
+    from recnet import demo as sample
+    from recnet.db import Database
+
+    database = Database.from_settings(_settings())
+    try:
+        credentials = sample.load(database)
+    finally:
+        database.dispose()
+    if as_json:
+        _print_json([c.__dict__ for c in credentials])
+        return
+    typer.echo("Sample network loaded: practices, a programme and illustrative statistics.")
+    for c in credentials:
+        typer.echo(f"\n{c.organisation} ({c.role}), scopes: {' '.join(c.scopes)}")
+        typer.echo(f"  RECNET_CLIENT_ID={c.client_id}")
+        typer.echo(f"  RECNET_CLIENT_SECRET={c.client_secret}")
+
+
 def render_openapi() -> str:
     from recnet.app import create_app
 
