@@ -19,6 +19,7 @@ from recnet.config import Settings, get_settings
 from recnet.db import Database
 from recnet.docs import install_docs
 from recnet.errors import PROBLEM_MEDIA_TYPE, Problem, install_handlers
+from recnet.explorer import install_explorer
 from recnet.logs import configure_logging
 from recnet.middleware import (
     BodyLimitMiddleware,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.include_router(v1_router)
     install_docs(app)
+    install_explorer(app)
     install_handlers(app, retry_after=settings.retry_after_seconds)
 
     # Innermost first: idempotency sees bodies the limits have already bounded.

@@ -396,5 +396,101 @@ def audit_verify() -> None:
     typer.echo(f"event log verified: {checked} events, chain intact")
 
 
+push_app = typer.Typer(help="Push data from files to a recnet server.", no_args_is_help=True)
+app.add_typer(push_app, name="push")
+
+Url = Annotated[str, typer.Option(help="The server.", envvar="RECNET_URL")]
+ClientId = Annotated[str, typer.Option(help="Client id.", envvar="RECNET_CLIENT_ID")]
+ClientSecret = Annotated[
+    str, typer.Option(help="Client secret.", envvar="RECNET_CLIENT_SECRET", show_default=False)
+]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")]
+
+
+@push_app.command("statistics")
+def push_statistics(
+    file: Annotated[Path, typer.Argument(help="A .csv file, or an .xlsx workbook (first sheet).")],
+    url: Url = "http://127.0.0.1:8000",
+    client_id: ClientId = "",
+    client_secret: ClientSecret = "",
+    batch_size: Annotated[int, typer.Option(help="Rows per request.", min=1)] = 10_000,
+    dry_run: DryRun = False,
+) -> None:
+    """Import statistics in batches; exit 1 when a batch is refused, 2 on usage or auth errors."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from recnet import push
+
+    try:
+        table = push.read_table(file)
+        parts = list(push.batches(table, batch_size))
+        results: list[push.BatchResult] = []
+        with (
+            push.Pusher(url, client_id, client_secret) as pusher,
+            Progress(console=Console(stderr=True), transient=True) as progress,
+        ):
+            pusher.authenticate()
+            task = progress.add_task(f"pushing {file.name}", total=len(table.records))
+            for batch in parts:
+                key = push.idempotency_key(table.digest, batch_size, batch.number, dry_run)
+                results.append(pusher.push_batch(batch, key, dry_run, "create_and_update"))
+                progress.advance(task, len(batch.lines))
+    except push.PushError as exc:
+        typer.echo(f"recnet push: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for result in results:
+        for line in push.describe(result, table.unit):
+            typer.echo(line)
+    refused = [r for r in results if r.refused]
+    counts = " ".join(f"{k}={v}" for k, v in push.total(results).items())
+    status = "REFUSED" if refused else ("WARNING" if any(r.conflicts for r in results) else "OK")
+    typer.echo(
+        f"total: {status}{' (dry run: nothing written)' if dry_run else ''} "
+        f"{len(results)} batch(es), {len(refused)} refused; {counts}"
+    )
+    if refused:
+        raise typer.Exit(1)
+
+
+@push_app.command("practices")
+def push_practices(
+    file: Annotated[Path, typer.Argument(help="A JSON array of practices, each with source_ref.")],
+    url: Url = "http://127.0.0.1:8000",
+    client_id: ClientId = "",
+    client_secret: ClientSecret = "",
+    dry_run: DryRun = False,
+) -> None:
+    """Create or replace practices by their source_ref (PUT /v1/practices/by-ref/{ref})."""
+    from rich.console import Console
+    from rich.progress import track
+
+    from recnet import push
+
+    failed = 0
+    try:
+        items = push.read_practices(file)
+        if dry_run:
+            typer.echo(f"dry run: {len(items)} practice(s) would be pushed; nothing sent")
+            return
+        with push.Pusher(url, client_id, client_secret) as pusher:
+            pusher.authenticate()
+            for item in track(
+                items,
+                description=f"pushing {file.name}",
+                transient=True,
+                console=Console(stderr=True),
+            ):
+                code, what = pusher.put_practice(item)
+                failed += code not in (200, 201)
+                typer.echo(f"{item['source_ref']}: {code} {what}")
+    except push.PushError as exc:
+        typer.echo(f"recnet push: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"total: {len(items)} practice(s), {failed} refused")
+    if failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()

@@ -1,0 +1,378 @@
+"""Pushing data to a recnet server from a file: statistics (CSV or Excel) and practices (JSON).
+
+The client side of the import API, for agencies: it gets a token with the client-credentials
+grant, sends statistics in batches, each with an ``Idempotency-Key`` made from the file's content
+hash and the batch number (so running the same push again after a failure creates nothing twice),
+retries transient failures, and translates each batch's line numbers back to the file's.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib
+import io
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_BATCH_SIZE = 10_000
+RETRIES = 4
+MAX_RETRY_WAIT = 60.0
+
+
+class PushError(Exception):
+    """A problem that stops the push before any batch is judged (usage, file, auth)."""
+
+
+class AuthError(PushError):
+    """The server refused the credentials or the scope."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One data row of the file: its line (or sheet row) number and its values."""
+
+    line: int
+    values: list[str]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A statistics file read into memory: header, rows, and what identifies its content."""
+
+    header: list[str]
+    records: list[Record]
+    digest: str
+    unit: str  # "line" (CSV) or "row" (Excel)
+
+
+def read_csv(path: Path) -> Table:
+    """The rows of a CSV file, each with the file line number the server would report."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PushError(f"{path} is not UTF-8 text") from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise PushError(f"{path} is empty")
+    records = [
+        Record(reader.line_num, row)
+        for row in reader
+        if row and not (len(row) == 1 and not row[0].strip())
+    ]
+    return Table(header, records, hashlib.sha256(raw).hexdigest(), "line")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_xlsx(path: Path) -> Table:
+    """The first sheet of an Excel workbook: the header row names the columns."""
+    try:
+        openpyxl: Any = importlib.import_module("openpyxl")
+    except ImportError:
+        raise PushError("reading .xlsx needs openpyxl: pip install 'recnet[xlsx]'") from None
+    raw = path.read_bytes()
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a bad file
+        raise PushError(f"{path} is not a readable .xlsx workbook: {exc}") from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        first = next(rows, None)
+        if first is None:
+            raise PushError(f"{path}: the first sheet is empty")
+        header = [_cell(v) for v in first]
+        while header and not header[-1]:
+            header.pop()
+        records = []
+        for number, row in enumerate(rows, start=2):
+            values = [_cell(v) for v in row[: len(header)]]
+            if any(values):
+                records.append(Record(number, values + [""] * (len(header) - len(values))))
+    finally:
+        workbook.close()
+    return Table(header, records, hashlib.sha256(raw).hexdigest(), "row")
+
+
+def read_table(path: Path) -> Table:
+    """A statistics file by its extension: .csv, or .xlsx (first sheet)."""
+    if not path.is_file():
+        raise PushError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_csv(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path)
+    raise PushError(f"{path}: push statistics reads .csv or .xlsx files")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One request's worth of rows: its CSV body, and batch line → file line."""
+
+    number: int
+    body: bytes
+    lines: dict[int, int]
+    first: int
+    last: int
+
+
+def batches(table: Table, size: int) -> Iterator[Batch]:
+    """The table cut into CSV bodies of ``size`` rows, each with its own header."""
+    for number, start in enumerate(range(0, max(len(table.records), 1), size), start=1):
+        chunk = table.records[start : start + size]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(table.header)
+        writer.writerows(r.values for r in chunk)
+        body = out.getvalue()
+        # The server numbers a row by the line its record ends on (csv.reader.line_num):
+        # re-read the body the same way so quoted line breaks cannot shift the numbers.
+        reader = csv.reader(io.StringIO(body))
+        next(reader, None)
+        lines: dict[int, int] = {}
+        for record, _ in zip(chunk, reader, strict=True):
+            lines[reader.line_num] = record.line
+        first = chunk[0].line if chunk else 0
+        last = chunk[-1].line if chunk else 0
+        yield Batch(number, body.encode(), lines, first, last)
+
+
+def idempotency_key(digest: str, size: int, number: int, dry_run: bool) -> str:
+    """The same file, batch size and batch number always give the same key."""
+    return f"recnet-push-{digest[:40]}-{size}-{number}{'-dry' if dry_run else ''}"
+
+
+@dataclass
+class BatchResult:
+    """What the server said about one batch (a report, or a problem without one)."""
+
+    number: int
+    first: int
+    last: int
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    detail: str | None = None
+    replayed: bool = False
+
+    @property
+    def refused(self) -> bool:
+        return self.status not in ("OK", "WARNING")
+
+
+def _retry_after(response: httpx.Response, attempt: int) -> float:
+    value = response.headers.get("retry-after")
+    if value:
+        try:
+            return min(MAX_RETRY_WAIT, max(0.0, float(value)))
+        except ValueError:
+            try:
+                wait = parsedate_to_datetime(value).timestamp() - time.time()
+                return min(MAX_RETRY_WAIT, max(0.0, wait))
+            except (TypeError, ValueError):
+                pass
+    return float(min(MAX_RETRY_WAIT, 0.5 * 2**attempt))
+
+
+class Pusher:
+    """An authenticated session with a recnet server, retrying what is worth retrying."""
+
+    def __init__(
+        self,
+        url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        timeout: float = 120.0,
+        retries: int = RETRIES,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise PushError("give --client-id and --client-secret (or RECNET_CLIENT_ID/_SECRET)")
+        self.http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, transport=transport)
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.retries = retries
+        self.sleep = sleep
+        self.token: str | None = None
+
+    def __enter__(self) -> Pusher:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.http.close()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request, retried on connection errors, 5xx, 429 and an in-progress 409."""
+        attempt = 0
+        while True:
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt >= self.retries:
+                    raise PushError(f"cannot reach {self.http.base_url}: {exc}") from None
+                self.sleep(float(min(MAX_RETRY_WAIT, 0.5 * 2**attempt)))
+                attempt += 1
+                continue
+            # 409 with an Idempotency-Key: the same batch is still being processed.
+            in_progress = response.status_code == 409 and "Idempotency-Key" in kwargs.get(
+                "headers", {}
+            )
+            transient = response.status_code >= 500 or response.status_code == 429 or in_progress
+            if not transient or attempt >= self.retries:
+                return response
+            self.sleep(_retry_after(response, attempt))
+            attempt += 1
+
+    def authenticate(self) -> str:
+        """A fresh access token (client-credentials grant)."""
+        response = self._send(
+            "POST",
+            "/v1/auth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(self.client_id, self.client_secret),
+        )
+        if response.status_code != 200:
+            raise AuthError(f"token refused ({response.status_code}): {_detail(response)}")
+        token: str = response.json()["access_token"]
+        self.token = token
+        return token
+
+    def _authorised(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self.token is None:
+            self.authenticate()
+        headers = dict(kwargs.pop("headers", {}))
+        for fresh in (False, True):
+            if fresh:
+                self.authenticate()  # the token may have expired during a long push
+            headers["Authorization"] = f"Bearer {self.token}"
+            response = self._send(method, path, headers=headers, **kwargs)
+            if response.status_code != 401:
+                break
+        if response.status_code == 401:
+            raise AuthError(f"the server refused the token: {_detail(response)}")
+        if response.status_code == 403:
+            raise AuthError(f"not allowed: {_detail(response)}")
+        return response
+
+    def push_batch(self, batch: Batch, key: str, dry_run: bool, strategy: str) -> BatchResult:
+        """Send one batch of statistics; the answer with line numbers of the file."""
+        response = self._authorised(
+            "POST",
+            "/v1/statistics/observations",
+            content=batch.body,
+            params={"dry_run": str(dry_run).lower(), "strategy": strategy},
+            headers={"Content-Type": "text/csv", "Idempotency-Key": key},
+        )
+        result = BatchResult(batch.number, batch.first, batch.last, "ERROR")
+        result.replayed = response.headers.get("idempotent-replayed") == "true"
+        try:
+            document = response.json()
+        except ValueError:
+            document = {}
+        report = document.get("report") if response.status_code == 422 else document
+        if response.status_code not in (200, 422) or not isinstance(report, dict):
+            result.status = f"HTTP {response.status_code}"
+            result.detail = _detail(response)
+            return result
+        result.status = str(report.get("status", "ERROR"))
+        result.counts = dict(report.get("counts", {}))
+        result.conflicts = [
+            {**c, "rows": [batch.lines.get(r, r) for r in c.get("rows", [])]}
+            for c in report.get("conflicts", [])
+        ]
+        return result
+
+    def put_practice(self, body: dict[str, Any]) -> tuple[int, str]:
+        """PUT one practice by its ``source_ref``: (status code, what happened)."""
+        ref = str(body["source_ref"])
+        response = self._authorised("PUT", f"/v1/practices/by-ref/{quote(ref, safe='')}", json=body)
+        if response.status_code == 201:
+            return 201, "created"
+        if response.status_code == 200:
+            return 200, f"stored (version {response.json().get('version', '?')})"
+        return response.status_code, _detail(response)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        document = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(document, dict):
+        detail = str(document.get("detail") or document.get("title") or document)
+        errors = document.get("errors")
+        if isinstance(errors, list) and errors:
+            detail += "; " + "; ".join(str(e) for e in errors[:10])
+        return detail
+    return str(document)[:200]
+
+
+def total(results: Sequence[BatchResult]) -> dict[str, int]:
+    """The counts of every batch added up."""
+    summed: dict[str, int] = {}
+    for result in results:
+        for name, value in result.counts.items():
+            summed[name] = summed.get(name, 0) + int(value)
+    return summed
+
+
+def describe(result: BatchResult, unit: str) -> list[str]:
+    """A batch's result as lines of text for a person."""
+    counts = " ".join(f"{k}={v}" for k, v in result.counts.items())
+    replay = " (replayed: already sent)" if result.replayed else ""
+    lines = [
+        f"batch {result.number} ({unit}s {result.first}-{result.last}): "
+        f"{result.status}{replay} {counts}".rstrip()
+    ]
+    if result.detail:
+        lines.append(f"  {result.detail}")
+    for conflict in result.conflicts:
+        listed = conflict.get("rows", [])
+        rows = f"{unit}{'s' if len(listed) != 1 else ''} " + ", ".join(str(r) for r in listed)
+        more = conflict.get("count", 0) - len(conflict.get("rows", []))
+        column = f" [{conflict['column']}]" if conflict.get("column") else ""
+        lines.append(
+            f"  {conflict.get('severity', '').upper()} {conflict.get('code')}{column}: "
+            f"{conflict.get('message')} — {rows}" + (f" and {more} more" if more else "")
+        )
+    return lines
+
+
+def read_practices(path: Path) -> list[dict[str, Any]]:
+    """A JSON array of practice bodies, each with its ``source_ref``."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PushError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PushError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(document, list) or not all(isinstance(d, dict) for d in document):
+        raise PushError(f"{path} must hold a JSON array of practice objects")
+    missing = [i + 1 for i, d in enumerate(document) if not d.get("source_ref")]
+    if missing:
+        raise PushError(f"{path}: items without source_ref: {missing[:20]}")
+    refs = [str(d["source_ref"]) for d in document]
+    if len(set(refs)) != len(refs):
+        raise PushError(f"{path}: the same source_ref appears more than once")
+    return document
