@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from recnet.services.webhooks import signature
-from tests.test_serve import served
+from tests.served import access_token, cli_client, database_url, served
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -30,8 +30,7 @@ def _recnet(tmp_path: Path, *args: str) -> dict[str, object]:
 
 
 def _client(tmp_path: Path, base: str, org: str, scopes: str) -> dict[str, str]:
-    client = _recnet(tmp_path, "clients", "create", "--org", org, "--name", "example",
-                     "--scopes", scopes, "--json")  # fmt: skip
+    client = cli_client(database_url(tmp_path), org, scopes, name="example")
     return {
         "RECNET_URL": base,
         "RECNET_CLIENT_ID": str(client["client_id"]),
@@ -120,13 +119,8 @@ def test_the_examples_run_against_a_server(tmp_path: Path) -> None:
 
 
 def _token(base: str, env: dict[str, str]) -> str:
-    answer = httpx.post(
-        f"{base}/v1/auth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(env["RECNET_CLIENT_ID"], env["RECNET_CLIENT_SECRET"]),
-    )
-    token: str = answer.json()["access_token"]
-    return token
+    client = {"client_id": env["RECNET_CLIENT_ID"], "client_secret": env["RECNET_CLIENT_SECRET"]}
+    return access_token(base, client)
 
 
 def test_the_webhook_receiver_verifies_recnet_signatures() -> None:

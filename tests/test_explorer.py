@@ -6,11 +6,8 @@ anonymously, so the test also shows that the page sees only what anyone may see.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +15,7 @@ import httpx
 import pytest
 
 from tests.factories import practice_body
-from tests.test_serve import served
+from tests.served import access_token, cli_client, served
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -63,22 +60,8 @@ def _browser_or_skip() -> None:
 
 def _token(base: str, database_url: str, organisation: str) -> str:
     """A member state's token, from a client registered with the CLI as an operator would."""
-    created = subprocess.run(
-        [sys.executable, "-m", "recnet", "clients", "create", "--org", organisation,
-         "--name", f"{organisation} data office",
-         "--scopes", "practices:write statistics:write", "--json"],
-        env={**os.environ, "RECNET_DATABASE_URL": database_url, "RECNET_ENV": "dev"},
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    client = json.loads(created.stdout)
-    answer = httpx.post(
-        f"{base}/v1/auth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(client["client_id"], client["client_secret"]),
-    )
-    assert answer.status_code == 200, answer.text
-    token: str = answer.json()["access_token"]
-    return token
+    scopes = "practices:write statistics:write"
+    return access_token(base, cli_client(database_url, organisation, scopes))
 
 
 def _load(base: str, database_url: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import openpyxl
 
-from tests.test_serve import served
+from tests.served import cli_client, database_url, served
 
 HEADER = "REF_AREA,INDICATOR,SEX,AGE,COUNTERPART_AREA,TIME_PERIOD,OBS_VALUE\n"
 
@@ -44,10 +44,7 @@ def recnet(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
 def credentials(
     tmp_path: Path, base: str, scopes: str = "statistics:write practices:write"
 ) -> dict[str, str]:
-    created = recnet(tmp_path, "clients", "create", "--org", "UZB", "--name", "office",
-                     "--scopes", scopes, "--json")  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    client = json.loads(created.stdout)
+    client = cli_client(database_url(tmp_path), "UZB", scopes, name="office")
     return {
         "RECNET_URL": base,
         "RECNET_CLIENT_ID": client["client_id"],

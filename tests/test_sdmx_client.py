@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import sdmx
 
-from tests.test_serve import served
+from tests.served import access_token, cli_client, database_url, served
 
 CSV = (
     "REF_AREA,INDICATOR,SEX,AGE,COUNTERPART_AREA,TIME_PERIOD,OBS_VALUE\n"
@@ -24,18 +20,8 @@ CSV = (
 
 def test_sdmx_client_fetches_protected_data(tmp_path: Path) -> None:
     with served(tmp_path) as (base, _):
-        env = {**os.environ, "RECNET_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
-        created = subprocess.run(
-            [sys.executable, "-m", "recnet", "clients", "create", "--org", "UZB",
-             "--name", "office", "--scopes", "statistics:write", "--json"],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        client = json.loads(created.stdout)
-        token = httpx.post(
-            f"{base}/v1/auth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client["client_id"], client["client_secret"]),
-        ).json()["access_token"]
+        client = cli_client(database_url(tmp_path), "UZB", "statistics:write")
+        token = access_token(base, client)
         pushed = httpx.post(
             f"{base}/v1/statistics/observations",
             content=CSV,

@@ -3,63 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def served(tmp_path: Path, **env: str) -> Iterator[tuple[str, list[str]]]:
-    """A `recnet serve` process; yields its base URL and, after it stops, its output lines."""
-    port = _free_port()
-    environment = {
-        **os.environ,
-        "RECNET_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
-        "RECNET_ENV": "dev",
-        **env,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "recnet", "serve", "--port", str(port)],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    output: list[str] = []
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/v1/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "recnet serve exited early"
-                assert time.monotonic() < deadline, "recnet serve did not come up in 30 s"
-                time.sleep(0.2)
-        yield base, output
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            out, _ = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, _ = process.communicate()
-        output.extend(out.splitlines())
+from tests.served import served
 
 
 def test_serve_migrates_a_fresh_database_and_answers(tmp_path: Path) -> None:

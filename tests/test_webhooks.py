@@ -603,28 +603,15 @@ def test_recnet_serve_delivers_webhooks_in_process_on_the_embedded_database(
 ) -> None:
     """No separate worker: `recnet serve` on SQLite delivers by itself, signed."""
     import json as jsonlib
-    import os
-    import subprocess
-    import sys
 
     from recnet.services.webhooks import verify_signature
     from tests.factories import practice_body
-    from tests.test_serve import served
+    from tests.served import access_token, cli_client, database_url, served
 
     hook = receiver(receivers)
     with served(tmp_path, RECNET_WEBHOOK_ALLOWED_HOSTS="127.0.0.1") as (base, _):
-        env = {**os.environ, "RECNET_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
-        created = subprocess.run(
-            [sys.executable, "-m", "recnet", "clients", "create", "--org", "UZB", "--name", "x",
-             "--scopes", "practices:write subscriptions:write", "--json"],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        credentials = jsonlib.loads(created.stdout)
-        token = httpx.post(
-            f"{base}/v1/auth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(credentials["client_id"], credentials["client_secret"]),
-        ).json()["access_token"]
+        scopes = "practices:write subscriptions:write"
+        token = access_token(base, cli_client(database_url(tmp_path), "UZB", scopes))
         headers = {"Authorization": f"Bearer {token}"}
         subscription = httpx.post(
             f"{base}/v1/subscriptions",
