@@ -110,7 +110,10 @@
   }
 
   async function getJSON(path) {
-    const response = await fetch(path, { headers: { Accept: "application/json" } });
+    // Accept-Language picks titles in the page's language without leaving out records that
+    // are written only in another one (the `lang` parameter would filter them out).
+    const headers = { Accept: "application/json", "Accept-Language": `${state.lang}, en;q=0.5` };
+    const response = await fetch(path, { headers });
     if (!response.ok) throw new Error(`${path} answered ${response.status}`);
     return response.json();
   }
@@ -327,7 +330,7 @@
 
   async function loadPractices() {
     const request = ++state.practicesRequest;
-    const params = new URLSearchParams({ lang: state.lang, limit: "50" });
+    const params = new URLSearchParams({ limit: "50" });
     if (state.query) params.set("q", state.query);
     const list = document.getElementById("practices");
     const count = document.getElementById("practice-count");
