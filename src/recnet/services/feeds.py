@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select as sa_select
+from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from recnet.auth.principal import Principal
@@ -30,6 +32,9 @@ KINDS = (*RECORD_KINDS, "statistics")
 MAX_LIMIT = 500
 # Events looked at per request, visible or not: bounds the work of one page.
 MAX_SCAN = 2000
+# Events are read in batches of this many, so a page stops reading as soon as it is full.
+_BATCH = 100
+_KEY_LOOKUP_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -86,18 +91,22 @@ def _statistics_item(session: Session, principal: Principal, event: Event) -> di
         item["changes"] = [[*change, "F"] for change in changes]
         return item
     # Below the owner's level: the figures as published now (withheld ones null), never exact.
-    indicators = sorted({change[0] for change in changes})
-    published = {
-        (cell.indicator, cell.sex, cell.age, cell.counterpart_area, cell.time_period): (
-            cell.published_value,
-            cell.conf_status,
-        )
-        for cell in session.exec(
-            select(CubeCell).where(
-                CubeCell.ref_area == tenant, col(CubeCell.indicator).in_(indicators)
-            )
-        )
-    }
+    # Small imports look up just their keys; large ones read their indicators whole.
+    key_columns: list[Any] = [
+        col(CubeCell.indicator),
+        col(CubeCell.sex),
+        col(CubeCell.age),
+        col(CubeCell.counterpart_area),
+        col(CubeCell.time_period),
+    ]
+    query = sa_select(*key_columns, col(CubeCell.published_value), col(CubeCell.conf_status)).where(
+        col(CubeCell.ref_area) == tenant
+    )
+    if len(changes) <= _KEY_LOOKUP_LIMIT:
+        query = query.where(tuple_(*key_columns).in_([tuple(c[:5]) for c in changes]))
+    else:
+        query = query.where(col(CubeCell.indicator).in_(sorted({c[0] for c in changes})))
+    published = {tuple(row[:5]): (row[5], row[6]) for row in session.execute(query)}
     item["changes"] = [
         [*change[:5], *published.get(tuple(change[:5]), (None, "F"))] for change in changes
     ]
@@ -113,27 +122,30 @@ def page(
     kinds: Sequence[str] = KINDS,
 ) -> FeedPage:
     limit = max(1, min(limit, MAX_LIMIT))
-    scanned = list(
-        session.exec(
-            select(Event).where(col(Event.seq) > after).order_by(col(Event.seq)).limit(MAX_SCAN + 1)
-        )
-    )
     items: list[dict[str, Any]] = []
-    last = after
-    for event in scanned[:MAX_SCAN]:
-        if len(items) == limit:
-            break
-        last = event.seq
-        if event.kind not in kinds:
-            continue
-        if event.kind == "statistics":
-            items.append(_statistics_item(session, principal, event))
-        elif _visible(principal, event):
-            items.append({**_record_item(event, "upsert"), "record": event.payload})
-        elif _previously_visible(session, principal, event):
-            items.append(_record_item(event, "removal"))
-    has_more = last < (scanned[-1].seq if scanned else after)
-    return FeedPage(items=items, last_seq=last, has_more=has_more)
+    last, scanned = after, 0
+    while len(items) < limit and scanned < MAX_SCAN:
+        batch = list(
+            session.exec(
+                select(Event).where(col(Event.seq) > last).order_by(col(Event.seq)).limit(_BATCH)
+            )
+        )
+        if not batch:
+            return FeedPage(items=items, last_seq=last, has_more=False)
+        for event in batch:
+            if len(items) == limit:
+                break
+            last, scanned = event.seq, scanned + 1
+            if event.kind not in kinds:
+                continue
+            if event.kind == "statistics":
+                items.append(_statistics_item(session, principal, event))
+            elif _visible(principal, event):
+                items.append({**_record_item(event, "upsert"), "record": event.payload})
+            elif _previously_visible(session, principal, event):
+                items.append(_record_item(event, "removal"))
+    more = session.exec(select(Event.seq).where(col(Event.seq) > last).limit(1)).first()
+    return FeedPage(items=items, last_seq=last, has_more=more is not None)
 
 
 def replay(items: Iterable[dict[str, Any]], replica: dict[str, dict[str, Any]]) -> None:
