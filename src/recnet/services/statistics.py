@@ -308,6 +308,14 @@ def run_import(
     if request.strategy != "delete":
         check_consistency(rows, problems)
 
+    if session.get_bind().dialect.name == "postgresql":
+        # One import of a tenant at a time, from reading what exists to writing: two
+        # overlapping imports would otherwise both plan inserts of the same new keys. (SQLite's
+        # write transactions already queue.) Taken after validation, so the wait is short.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"),
+            {"key": zlib.crc32(f"recnet.import.{tenant}".encode())},
+        )
     existing = _existing(session, tenant, rows)
     inserts, updates, deletes, ignored = [], [], [], 0
     for row in rows:
