@@ -36,6 +36,14 @@ class ObservationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000: refuse it (422) rather than fail (500).
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain NUL (U+0000)")
+        return value
+
     REF_AREA: str
     INDICATOR: str
     SEX: str

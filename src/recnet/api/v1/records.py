@@ -224,7 +224,10 @@ def record_router(kind: Kind) -> APIRouter:
         methods=["PUT"],
         name=f"upsert_{name}_by_ref",
         response_model=Read,
-        responses=write_errors,
+        responses={
+            201: {"model": Read, "description": f"Created: no {name} had this reference yet."},
+            **write_errors,
+        },
         summary=f"Create or replace the caller's {name} with this reference (idempotent push).",
     )
     router.add_api_route(
