@@ -42,8 +42,12 @@ openapi: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/recnet migrate
 
+# Benchmarks need PostgreSQL at 127.0.0.1:5432 and wrk (installed here from Debian if missing).
 bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/pools.py
+	$(BIN)/python bench/statistics.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache recnet.db recnet.db-wal recnet.db-shm
