@@ -45,6 +45,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+# The benches share their PostgreSQL set-up (run as scripts, bench/ is on the path).
+from pools import postgresql_database
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Mixed load"
@@ -250,24 +253,6 @@ def recnet(env: dict[str, str], *args: str, cwd: Path) -> str:
         [sys.executable, "-m", "recnet", *args],
         env=env, cwd=cwd, check=True, capture_output=True, text=True, timeout=180,
     ).stdout  # fmt: skip
-
-
-@contextlib.contextmanager
-def postgresql_database(server_url: str, name: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    def execute(statement: sql.Composed) -> None:
-        with psycopg.connect(f"{server_url}/postgres", autocommit=True, connect_timeout=5) as conn:
-            conn.execute(statement)
-
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    execute(drop)
-    execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{server_url}/{name}"
-    finally:
-        execute(drop)
 
 
 def children(pid: int) -> list[int]:
