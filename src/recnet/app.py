@@ -26,6 +26,7 @@ from recnet.middleware import (
     IdempotencyMiddleware,
     RequestContextMiddleware,
 )
+from recnet.readcache import ReadCache
 
 OPENAPI_URL = "/v1/openapi.json"
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or Database.from_settings(settings)
     app.state.keyring = KeyRing(settings)
     app.state.limiter = RateLimiter.from_url(settings.redis_url)
+    app.state.read_cache = ReadCache(app.state.database, settings.read_cache_mb * 1024 * 1024)
 
     app.include_router(v1_router)
     install_docs(app)

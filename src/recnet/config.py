@@ -82,6 +82,8 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Answers of public reads kept per process until the event log moves (0 turns it off).
+    read_cache_mb: int = Field(default=64, ge=0, le=65_536)
 
     @field_validator("webhook_allowed_hosts", mode="before")
     @classmethod

@@ -219,6 +219,12 @@ class Database:
         """``session()`` as a context manager, for work outside a request (CLI, tests)."""
         yield from self.session(write)
 
+    def event_head(self) -> int:
+        """The event log's highest sequence number (0 when empty): it moves on every change."""
+        with self.engine.connect() as connection:
+            head = connection.execute(text("SELECT coalesce(max(seq), 0) FROM events")).scalar()
+        return int(head or 0)
+
     def admission(self) -> anyio.Semaphore:
         """Slots for requests that use the database: as many as the pool has connections.
 

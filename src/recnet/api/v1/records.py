@@ -9,11 +9,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from sqlmodel import Session
 
 from recnet.api.v1.http import conditional, preferred_languages
-from recnet.auth.principal import PrincipalDep, require_scopes
+from recnet.auth.principal import (
+    PrincipalDep,
+    count_request,
+    enforce_rate_limit,
+    principal_of,
+    require_scopes,
+)
 from recnet.db import SessionDep
+from recnet.readcache import Answer, cached_read
 from recnet.schemas.common import Page, SourceRef
 from recnet.schemas.records import Versions
 from recnet.schemas.vocabularies import (
@@ -43,6 +51,8 @@ MERGE_PATCH = "application/merge-patch+json"
 def record_router(kind: Kind) -> APIRouter:
     """The complete set of operations for one kind of record."""
     router = APIRouter(prefix=f"/{kind.plural}", tags=[kind.plural])
+    # Every route counts against the caller's rate limit; the list does it itself (it is async).
+    limited = [Depends(enforce_rate_limit)]
     Create = kind.create
     Read = kind.read
     Writer = Annotated[Any, require_scopes(kind.scope)]
@@ -146,11 +156,9 @@ def record_router(kind: Kind) -> APIRouter:
         found = records.versions(session, principal, kind, record_id)
         return conditional(request, response, Versions(items=found))
 
-    def listing(
+    async def listing(
         request: Request,
         response: Response,
-        principal: PrincipalDep,
-        session: SessionDep,
         tenant: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
         working_group: WorkingGroup | None = None,
         approach: Annotated[
@@ -171,6 +179,10 @@ def record_router(kind: Kind) -> APIRouter:
         ] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> Response:
+        # Async, resolving the caller itself: a page read before that nothing has changed since
+        # is answered from the read cache without a thread or a connection (see readcache).
+        principal = await principal_of(request)
+        count_request(request, response, principal)
         tags = {
             tag: str(value)
             for tag, value in (
@@ -191,14 +203,23 @@ def record_router(kind: Kind) -> APIRouter:
             q=q,
             tags=tags,
         )
-        rows, next_cursor = records.list_records(
-            session, principal, kind, filters, sort=sort, limit=limit, cursor=cursor
-        )
         preferred = preferred_languages(request, lang.value if lang else None)
-        page = Page[Read](  # type: ignore[valid-type]
-            items=[records.to_read(kind, r, preferred) for r in rows], next_cursor=next_cursor
-        )
-        return conditional(request, response, page, headers={"Vary": "Accept-Language"})
+
+        def compute(session: Session) -> Answer:
+            body = records.list_page(
+                session,
+                principal,
+                kind,
+                filters,
+                sort=sort,
+                limit=limit,
+                cursor=cursor,
+                preferred=preferred,
+            )
+            return Answer(body, headers=(("Vary", "Accept-Language"),))
+
+        key = (request.url.path, request.url.query, tuple(preferred))
+        return await cached_read(request, response, principal, key, compute)
 
     router.add_api_route(
         "",
@@ -211,6 +232,7 @@ def record_router(kind: Kind) -> APIRouter:
     router.add_api_route(
         "",
         create,
+        dependencies=limited,
         methods=["POST"],
         name=f"create_{name}",
         response_model=Read,
@@ -221,6 +243,7 @@ def record_router(kind: Kind) -> APIRouter:
     router.add_api_route(
         "/by-ref/{source_ref}",
         upsert,
+        dependencies=limited,
         methods=["PUT"],
         name=f"upsert_{name}_by_ref",
         response_model=Read,
@@ -233,6 +256,7 @@ def record_router(kind: Kind) -> APIRouter:
     router.add_api_route(
         "/{record_id}",
         read,
+        dependencies=limited,
         methods=["GET"],
         name=f"get_{name}",
         response_model=Read,
@@ -242,6 +266,7 @@ def record_router(kind: Kind) -> APIRouter:
     router.add_api_route(
         "/{record_id}",
         update,
+        dependencies=limited,
         methods=["PATCH"],
         name=f"update_{name}",
         response_model=Read,
@@ -251,6 +276,7 @@ def record_router(kind: Kind) -> APIRouter:
     router.add_api_route(
         "/{record_id}",
         withdraw,
+        dependencies=limited,
         methods=["DELETE"],
         name=f"withdraw_{name}",
         response_model=Read,
@@ -260,6 +286,7 @@ def record_router(kind: Kind) -> APIRouter:
     router.add_api_route(
         "/{record_id}/publish",
         publish,
+        dependencies=limited,
         methods=["POST"],
         name=f"publish_{name}",
         response_model=Read,
@@ -269,6 +296,7 @@ def record_router(kind: Kind) -> APIRouter:
     router.add_api_route(
         "/{record_id}/versions",
         history,
+        dependencies=limited,
         methods=["GET"],
         name=f"list_{name}_versions",
         response_model=Versions,

@@ -40,8 +40,6 @@ for area in (
     auth.router,
     organisations.router,
     reference.router,
-    record_router(PRACTICES),
-    record_router(PROGRAMMES),
     statistics.router,
     statistics.sdmx_router,
     audit.router,
@@ -50,3 +48,6 @@ for area in (
 ):
     by_caller.include_router(area)
 router.include_router(by_caller)
+# Rate-limited route by route (their lists count requests themselves, see api/v1/records.py).
+router.include_router(record_router(PRACTICES))
+router.include_router(record_router(PROGRAMMES))

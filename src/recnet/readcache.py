@@ -1,0 +1,185 @@
+"""Answers to reads of unchanged data, reused until the event log says something changed.
+
+Every change that a cached read can show (records, their tags and search index, statistics)
+appends its event in the change's own transaction, and appends are serialised, so the log's head
+(its highest sequence number) only grows, in commit order. An answer computed after the head was
+seen at ``H`` is therefore still right for as long as the head is ``H``.
+
+A request for a cacheable read:
+
+1. reads the head, through ``HeadWatch``: one query serves every request that arrived before it
+   started, so under load the head costs a fraction of a query per request, and a request never
+   uses a head read that began before it arrived (it always sees every commit that preceded it);
+2. looks the answer up under (what was asked, who may see what) and that head;
+3. on a miss, computes the answer in a read transaction of its own (its snapshot is at least as
+   new as the head it read) and keeps it, unless the head has moved meanwhile.
+
+The cache lives in each process, holds at most ``RECNET_READ_CACHE_MB`` of answers (least recently
+used first out) and is emptied as soon as a newer head is seen. Keys carry the caller's
+visibility class (role and tenant: exactly what ``auth.visibility`` decides by), never more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+from fastapi import Request, Response
+
+from recnet.api.v1.http import if_none_match_matches
+from recnet.auth.principal import Principal
+from recnet.db import Database, set_tenant
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A computed answer: its body and the headers that belong to it (not rate limits)."""
+
+    body: bytes
+    media_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
+
+
+@dataclass(frozen=True)
+class _Kept:
+    answer: Answer
+    etag: str
+    size: int
+
+
+@dataclass
+class _Flight:
+    """The head read in flight on one event loop, and how many have been started there."""
+
+    task: asyncio.Task[int] | None = None
+    number: int = 0
+
+
+@dataclass
+class HeadWatch:
+    """The event log's head, read at most once per burst of requests (see the module)."""
+
+    database: Database
+    _flights: dict[int, _Flight] = field(default_factory=dict)
+
+    async def head(self) -> int:
+        flight = self._flights.setdefault(id(asyncio.get_running_loop()), _Flight())
+        # Reads numbered up to this one may have begun before this request arrived.
+        arrived_after = flight.number
+        while True:
+            task = flight.task
+            if task is not None and flight.number > arrived_after:
+                return await asyncio.shield(task)
+            if task is not None and not task.done():
+                await asyncio.wait({task})
+                continue
+            flight.number += 1
+            flight.task = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> int:
+        async with self.database.admission():
+            return await anyio.to_thread.run_sync(self.database.event_head)
+
+
+@dataclass
+class ReadCache:
+    """Answers kept per process for one head of the event log, bounded in bytes."""
+
+    database: Database
+    max_bytes: int
+    watch: HeadWatch = field(init=False)
+    _head: int = -1
+    _kept: OrderedDict[Hashable, _Kept] = field(default_factory=OrderedDict)
+    _bytes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.watch = HeadWatch(self.database)
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_bytes > 0
+
+    def get(self, key: Hashable, head: int) -> _Kept | None:
+        with self._lock:
+            if head != self._head:
+                self._reset(head)
+                return None
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+            return kept
+
+    def put(self, key: Hashable, head: int, answer: Answer) -> _Kept:
+        kept = _Kept(answer, answer.etag, len(answer.body) + 256)
+        with self._lock:
+            if head != self._head or kept.size > self.max_bytes:
+                return kept  # the head moved while it was computed, or too big: keep nothing
+            previous = self._kept.pop(key, None)
+            if previous is not None:
+                self._bytes -= previous.size
+            self._kept[key] = kept
+            self._bytes += kept.size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._kept.popitem(last=False)
+                self._bytes -= dropped.size
+        return kept
+
+    def _reset(self, head: int) -> None:
+        # Any other head empties the cache, a lower one too (a database restored from a backup).
+        self._head = head
+        self._kept.clear()
+        self._bytes = 0
+
+
+def visibility_class(principal: Principal) -> tuple[str, str | None]:
+    """What decides which rows a principal reads (``auth.visibility``): role and tenant."""
+    return (principal.role.value, principal.tenant)
+
+
+async def cached_read(
+    request: Request,
+    response: Response,
+    principal: Principal,
+    key: Hashable,
+    compute: Callable[..., Answer],
+) -> Response:
+    """The answer of ``compute(session)`` for ``principal``, reused while nothing has changed.
+
+    ``key`` must name everything the answer depends on besides the caller's visibility class
+    and the data (path, query, preferred languages). ``compute`` runs in a read transaction
+    with the caller's tenant set, in a worker thread; the caller's rate-limit headers in
+    ``response`` are added to every answer.
+    """
+    cache: ReadCache = request.app.state.read_cache
+    database = cache.database
+    full_key = (key, visibility_class(principal))
+    head = await cache.watch.head() if cache.enabled else -1
+    kept = cache.get(full_key, head) if cache.enabled else None
+    if kept is None:
+
+        def work() -> Answer:
+            with database.transaction(write=False) as session:
+                set_tenant(session, principal.tenant)
+                return compute(session)
+
+        async with database.admission():
+            answer = await anyio.to_thread.run_sync(work)
+        kept = cache.put(full_key, head, answer) if cache.enabled else _Kept(answer, answer.etag, 0)
+    headers = {**dict(response.headers), **dict(kept.answer.headers), "ETag": kept.etag}
+    headers.pop("content-length", None)
+    if if_none_match_matches(request.headers.get("if-none-match"), kept.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=kept.answer.body, media_type=kept.answer.media_type, headers=headers)
+
+
+__all__ = ["Answer", "HeadWatch", "ReadCache", "cached_read", "visibility_class"]
