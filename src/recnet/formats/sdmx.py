@@ -75,7 +75,7 @@ _CODES: Final = {name: {c.id: c for c in cl.codes} for name, cl in CODELISTS.ite
 _OBS_STATUS: Final = frozenset(_CODES["OBS_STATUS"])
 _CONF_STATUS: Final = frozenset(_CODES["CONF_STATUS"])
 # CONF_STATUS of cells withheld by disclosure control: primary (C) and secondary (D).
-_SUPPRESSED: Final = frozenset({"C", "D"})
+SUPPRESSED: Final = frozenset({"C", "D"})
 
 # Names of the dataflow and its components (statistics.py names only the codelists).
 _DATAFLOW_NAME: Final = (
@@ -98,7 +98,7 @@ _CONCEPT_NAMES: Final = {
 }
 
 # OWASP's list of characters that make a spreadsheet treat a cell as a formula.
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class Observation:
             raise ValueError(f"invalid value {self.value!r}: a count of persons, or None")
         if self.conf_status not in _CONF_STATUS:
             raise ValueError(f"invalid CONF_STATUS {self.conf_status!r}")
-        if self.conf_status in _SUPPRESSED and self.value is not None:
+        if self.conf_status in SUPPRESSED and self.value is not None:
             raise ValueError(
                 f"cell {self.key!r} is withheld (CONF_STATUS {self.conf_status}): no value"
             )
@@ -167,7 +167,7 @@ def _text(value: str | None) -> str | None:
 
 def neutralise(cell: str) -> str:
     """A CSV cell that a spreadsheet will not evaluate: a leading apostrophe defuses a formula."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
 class _Chunks:
@@ -227,7 +227,7 @@ class _JsonState:
     def array(self, obs: Observation) -> str:
         """[value, OBS_STATUS, UNIT_MEASURE, CONF_STATUS, COMMENT, SOURCE] as indices."""
         status, unit, conf, comment, source = self.attributes
-        value = "null" if obs.value is None or obs.conf_status in _SUPPRESSED else str(obs.value)
+        value = "null" if obs.value is None or obs.conf_status in SUPPRESSED else str(obs.value)
         return (
             f"[{value},{status.of_optional(obs.obs_status)},{unit.of(obs.unit)},"
             f"{conf.of(obs.conf_status)},{comment.of_optional(_text(obs.comment))},"
@@ -465,7 +465,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[bytes
 
 
 def _cells(obs: Observation) -> dict[str, str]:
-    value = "" if obs.value is None or obs.conf_status in _SUPPRESSED else str(obs.value)
+    value = "" if obs.value is None or obs.conf_status in SUPPRESSED else str(obs.value)
     return {
         **dict(zip(DIMENSIONS, obs.key, strict=True)),
         "OBS_VALUE": value,
@@ -475,6 +475,12 @@ def _cells(obs: Observation) -> dict[str, str]:
         "COMMENT": _text(obs.comment) or "",
         "SOURCE": _text(obs.source) or "",
     }
+
+
+def csv_with_header(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The plain CSV's header, then ``lines`` (CSV rows already encoded, e.g. by ``copy_csv``)."""
+    yield (",".join(PLAIN_CSV_COLUMNS) + "\r\n").encode()
+    yield from lines
 
 
 def sdmx_csv(

@@ -160,6 +160,11 @@ def _stream(
 
     def chunks() -> Generator[bytes, None, None]:
         with database.transaction(write=False) as session:
+            if encode is sdmx.plain_csv and statistics.copies_csv(filters):
+                # Made whole by the database: several times faster than row by row here.
+                lines = statistics.csv_in_database(session, principal, filters)
+                yield from sdmx.csv_with_header(lines)
+                return
             result = session.execute(
                 statistics.cube_query(filters), execution_options={"yield_per": 2000}
             )
