@@ -42,12 +42,15 @@ openapi: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/recnet migrate
 
-# Benchmarks need PostgreSQL at 127.0.0.1:5432 and wrk (installed here from Debian if missing).
+# Benchmarks need PostgreSQL at 127.0.0.1:5432, wrk and sqlite3 (installed here from Debian if
+# missing); bench/suite.py installs Datasette into its own venv under bench/out/.
 bench: $(STAMP)
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@command -v wrk >/dev/null && command -v sqlite3 >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq wrk sqlite3)
 	$(BIN)/python bench/pools.py
 	$(BIN)/python bench/statistics.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/suite.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache recnet.db recnet.db-wal recnet.db-shm
