@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -117,11 +118,18 @@ def _configure_postgresql(engine: Engine, role: str) -> None:
         dbapi_connection.commit()
 
 
+def _json_text(value: Any) -> str:
+    """JSON columns as compact UTF-8 text: lists embed stored documents as they are (see
+    ``services.records.list_page``), and escaped Cyrillic would nearly double their size."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
     url = normalise_url(url or settings.database_url)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
+            json_serializer=_json_text,
             connect_args={
                 "check_same_thread": False,
                 "timeout": settings.sqlite_busy_timeout_ms / 1000,
@@ -134,6 +142,7 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         return engine
     engine = create_engine(
         url,
+        json_serializer=_json_text,
         pool_size=settings.pool_size,
         max_overflow=max(1, settings.pool_size // 2),
         pool_timeout=settings.db_pool_timeout,
@@ -309,8 +318,10 @@ def bulk_insert(
         cursor.close()
 
 
+@lru_cache(maxsize=64)
 def _sqlite_text(value: datetime) -> str:
-    """The text UTCDateTime stores on SQLite: naive UTC with microseconds."""
+    """The text UTCDateTime stores on SQLite: naive UTC with microseconds (remembered: a bulk
+    insert stamps every row with the same instant)."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 

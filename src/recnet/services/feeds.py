@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, tuple_
 from sqlalchemy import select as sa_select
-from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from recnet.auth.principal import Principal
@@ -33,7 +33,7 @@ MAX_LIMIT = 500
 # Events looked at per request, visible or not: bounds the work of one page.
 MAX_SCAN = 2000
 # Events are read in batches of this many, so a page stops reading as soon as it is full.
-_BATCH = 100
+_BATCH = 500
 _KEY_LOOKUP_LIMIT = 1000
 
 
@@ -50,16 +50,30 @@ def _visible(principal: Principal, event: Event | Any) -> bool:
     )
 
 
-def _previously_visible(session: Session, principal: Principal, event: Event) -> bool:
-    before = session.exec(
-        select(Event.tenant, Event.tlp, Event.status)
-        .where(Event.record_id == event.record_id, col(Event.seq) < event.seq)
-        .order_by(col(Event.seq).desc())
-        .limit(1)
-    ).first()
-    return before is not None and may_read(
-        principal, tenant=before[0] or "", tlp=before[1] or "RED", status=before[2] or ""
+def _states_before(
+    session: Session, record_ids: set[uuid.UUID], before: int
+) -> dict[uuid.UUID, tuple[str | None, str | None, str | None]]:
+    """(tenant, tlp, status) of each record at its last event before sequence ``before``: two
+    indexed queries for a whole batch of events rather than one per event."""
+    if not record_ids:
+        return {}
+    latest = sa_select(col(Event.record_id), func.max(col(Event.seq)).label("seq")).where(
+        col(Event.record_id).in_(record_ids), col(Event.seq) < before
     )
+    seqs = [row.seq for row in session.execute(latest.group_by(col(Event.record_id)))]
+    if not seqs:
+        return {}
+    rows = session.execute(
+        sa_select(col(Event.record_id), col(Event.tenant), col(Event.tlp), col(Event.status)).where(
+            col(Event.seq).in_(seqs)
+        )
+    )
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def _readable(principal: Principal, state: tuple[str | None, str | None, str | None]) -> bool:
+    tenant, tlp, status = state
+    return may_read(principal, tenant=tenant or "", tlp=tlp or "RED", status=status or "")
 
 
 def _record_item(event: Event, kind: str) -> dict[str, Any]:
@@ -132,17 +146,28 @@ def page(
         )
         if not batch:
             return FeedPage(items=items, last_seq=last, has_more=False)
+        # Where each record stood before this batch, for the events the reader may not see;
+        # within the batch, each record event moves it on.
+        hidden = {
+            e.record_id
+            for e in batch
+            if e.kind in RECORD_KINDS and e.record_id is not None and not _visible(principal, e)
+        }
+        state = _states_before(session, hidden, batch[0].seq)
         for event in batch:
             if len(items) == limit:
                 break
-            last, scanned = event.seq, scanned + 1
+            last, scanned, previous = event.seq, scanned + 1, None
+            if event.kind in RECORD_KINDS and event.record_id is not None:
+                previous = state.get(event.record_id)
+                state[event.record_id] = (event.tenant, event.tlp, event.status)
             if event.kind not in kinds:
                 continue
             if event.kind == "statistics":
                 items.append(_statistics_item(session, principal, event))
             elif _visible(principal, event):
                 items.append({**_record_item(event, "upsert"), "record": event.payload})
-            elif _previously_visible(session, principal, event):
+            elif previous is not None and _readable(principal, previous):
                 items.append(_record_item(event, "removal"))
     more = session.exec(select(Event.seq).where(col(Event.seq) > last).limit(1)).first()
     return FeedPage(items=items, last_seq=last, has_more=more is not None)
