@@ -388,6 +388,9 @@ def run_import(
     changes = [[*r.key[1:], r.value] for r in (*inserts, *updates)] + [
         [*r.key[1:], None] for r in deletes
     ]
+    rebuild_cube(session, {r.key[1] for r in (*inserts, *updates, *deletes)}, min_cell)
+    # Last, just before the commit: appending takes the event log's lock until then, and every
+    # other writer waits for it (the rebuild above can take seconds).
     event = events.append(
         session,
         principal,
@@ -402,7 +405,6 @@ def run_import(
             "changes": changes,
         },
     )
-    rebuild_cube(session, {r.key[1] for r in (*inserts, *updates, *deletes)}, min_cell)
     report.event = event.seq
     return report
 
