@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, tuple_
+import orjson
+from sqlalchemy import Text, cast, func, tuple_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -76,7 +77,7 @@ def _readable(principal: Principal, state: tuple[str | None, str | None, str | N
     return may_read(principal, tenant=tenant or "", tlp=tlp or "RED", status=status or "")
 
 
-def _record_item(event: Event, kind: str) -> dict[str, Any]:
+def _record_item(event: Any, kind: str) -> dict[str, Any]:
     return {
         "seq": event.seq,
         "type": kind,
@@ -88,10 +89,12 @@ def _record_item(event: Event, kind: str) -> dict[str, Any]:
     }
 
 
-def _statistics_item(session: Session, principal: Principal, event: Event) -> dict[str, Any]:
+def _statistics_item(
+    session: Session, principal: Principal, event: Any, payload: dict[str, Any]
+) -> dict[str, Any]:
     tenant = event.tenant or ""
-    columns = event.payload.get("columns", [])
-    changes: list[list[Any]] = event.payload.get("changes", [])
+    columns = payload.get("columns", [])
+    changes: list[list[Any]] = payload.get("changes", [])
     item: dict[str, Any] = {
         "seq": event.seq,
         "type": "statistics",
@@ -127,6 +130,21 @@ def _statistics_item(session: Session, principal: Principal, event: Event) -> di
     return item
 
 
+# The events' columns, the payload as the stored JSON text (parsed only where it is needed).
+_EVENT_COLUMNS = (
+    col(Event.seq),
+    col(Event.kind),
+    col(Event.action),
+    col(Event.record_id),
+    col(Event.version),
+    col(Event.occurred_at),
+    col(Event.tenant),
+    col(Event.tlp),
+    col(Event.status),
+    cast(col(Event.payload), Text).label("payload"),
+)
+
+
 def page(
     session: Session,
     principal: Principal,
@@ -134,16 +152,20 @@ def page(
     after: int,
     limit: int,
     kinds: Sequence[str] = KINDS,
+    embedded: bool = False,
 ) -> FeedPage:
+    """The reader's items after sequence ``after``. With ``embedded``, an upsert's record is
+    the stored JSON as an ``orjson.Fragment`` (for answers serialised by orjson), not a dict."""
     limit = max(1, min(limit, MAX_LIMIT))
     items: list[dict[str, Any]] = []
     last, scanned = after, 0
     while len(items) < limit and scanned < MAX_SCAN:
-        batch = list(
-            session.exec(
-                select(Event).where(col(Event.seq) > last).order_by(col(Event.seq)).limit(_BATCH)
-            )
-        )
+        batch = session.execute(
+            sa_select(*_EVENT_COLUMNS)
+            .where(col(Event.seq) > last)
+            .order_by(col(Event.seq))
+            .limit(_BATCH)
+        ).all()
         if not batch:
             return FeedPage(items=items, last_seq=last, has_more=False)
         # Where each record stood before this batch, for the events the reader may not see;
@@ -164,9 +186,11 @@ def page(
             if event.kind not in kinds:
                 continue
             if event.kind == "statistics":
-                items.append(_statistics_item(session, principal, event))
+                payload = orjson.loads(event.payload)
+                items.append(_statistics_item(session, principal, event, payload))
             elif _visible(principal, event):
-                items.append({**_record_item(event, "upsert"), "record": event.payload})
+                record = orjson.Fragment(event.payload) if embedded else orjson.loads(event.payload)
+                items.append({**_record_item(event, "upsert"), "record": record})
             elif previous is not None and _readable(principal, previous):
                 items.append(_record_item(event, "removal"))
     more = session.exec(select(Event.seq).where(col(Event.seq) > last).limit(1)).first()

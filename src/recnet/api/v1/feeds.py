@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import anyio
 import anyio.to_thread
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -89,7 +90,9 @@ async def get_changes(
 
     def read() -> feeds.FeedPage:
         with database.transaction(write=False) as session:
-            return feeds.page(session, principal, after=start, limit=limit, kinds=chosen)
+            return feeds.page(
+                session, principal, after=start, limit=limit, kinds=chosen, embedded=True
+            )
 
     deadline = anyio.current_time() + wait
     while True:
@@ -100,8 +103,9 @@ async def get_changes(
             break
         start = found.last_seq
         await anyio.sleep(POLL_EVERY)
-    page = ChangePage(items=found.items, next_cursor=str(found.last_seq), has_more=found.has_more)
-    return conditional(request, response, page)
+    # ChangePage's fields, serialised by orjson with the stored records embedded as they are.
+    page = {"items": found.items, "next_cursor": str(found.last_seq), "has_more": found.has_more}
+    return conditional(request, response, orjson.dumps(page))
 
 
 def _entry(kind: Kind, record: Record, preferred: list[str], base: str) -> FeedEntry:
