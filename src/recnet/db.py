@@ -99,9 +99,12 @@ def set_tenant(session: Session, tenant: str | None) -> None:
     request on a pooled connection; later transactions of the session set it again.
     """
     session.info["tenant"] = tenant or ""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if session.in_transaction():
         session.execute(_SET_TENANT, {"tenant": tenant or ""})
+    else:
+        session.connection()  # begins: _reapply_tenant sets it, once
 
 
 @event.listens_for(Session, "after_begin")
