@@ -54,19 +54,26 @@ def _visible(principal: Principal, event: Event | Any) -> bool:
 def _states_before(
     session: Session, record_ids: set[uuid.UUID], before: int
 ) -> dict[uuid.UUID, tuple[str | None, str | None, str | None]]:
-    """(tenant, tlp, status) of each record at its last event before sequence ``before``: two
-    indexed queries for a whole batch of events rather than one per event."""
+    """(tenant, tlp, status) of each record at its last event before sequence ``before``: one
+    indexed query for a whole batch of events rather than one per event."""
     if not record_ids:
         return {}
-    latest = sa_select(col(Event.record_id), func.max(col(Event.seq)).label("seq")).where(
-        col(Event.record_id).in_(record_ids), col(Event.seq) < before
+    ranked = (
+        sa_select(
+            col(Event.record_id),
+            col(Event.tenant),
+            col(Event.tlp),
+            col(Event.status),
+            func.row_number()
+            .over(partition_by=col(Event.record_id), order_by=col(Event.seq).desc())
+            .label("newest"),
+        )
+        .where(col(Event.record_id).in_(record_ids), col(Event.seq) < before)
+        .subquery()
     )
-    seqs = [row.seq for row in session.execute(latest.group_by(col(Event.record_id)))]
-    if not seqs:
-        return {}
     rows = session.execute(
-        sa_select(col(Event.record_id), col(Event.tenant), col(Event.tlp), col(Event.status)).where(
-            col(Event.seq).in_(seqs)
+        sa_select(ranked.c.record_id, ranked.c.tenant, ranked.c.tlp, ranked.c.status).where(
+            ranked.c.newest == 1
         )
     )
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
@@ -170,10 +177,14 @@ def page(
             return FeedPage(items=items, last_seq=last, has_more=False)
         # Where each record stood before this batch, for the events the reader may not see;
         # within the batch, each record event moves it on.
+        # (A record's first event has nothing before it.)
         hidden = {
             e.record_id
             for e in batch
-            if e.kind in RECORD_KINDS and e.record_id is not None and not _visible(principal, e)
+            if e.kind in RECORD_KINDS
+            and e.record_id is not None
+            and e.action != "created"
+            and not _visible(principal, e)
         }
         state = _states_before(session, hidden, batch[0].seq)
         for event in batch:
