@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, cast, func, tuple_
+from sqlalchemy import Text, case, cast, func, or_, tuple_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from recnet.auth.principal import Principal
-from recnet.auth.visibility import may_read
+from recnet.auth.visibility import may_read, readable
 from recnet.models import CubeCell, Event
 from recnet.services import statistics
 
@@ -137,7 +137,8 @@ def _statistics_item(
     return item
 
 
-# The events' columns, the payload as the stored JSON text (parsed only where it is needed).
+# The events' columns; the payload (the stored JSON text, parsed only where it is needed) is
+# read only where the reader may see it: hidden records' snapshots never leave the database.
 _EVENT_COLUMNS = (
     col(Event.seq),
     col(Event.kind),
@@ -148,8 +149,21 @@ _EVENT_COLUMNS = (
     col(Event.tenant),
     col(Event.tlp),
     col(Event.status),
-    cast(col(Event.payload), Text).label("payload"),
 )
+
+
+def _events_after(principal: Principal, after: int) -> Any:
+    shown = or_(
+        col(Event.kind) == "statistics",
+        readable(principal, col(Event.tenant), col(Event.tlp), col(Event.status)),
+    )
+    payload = case((shown, cast(col(Event.payload), Text)), else_=None).label("payload")
+    return (
+        sa_select(*_EVENT_COLUMNS, payload)
+        .where(col(Event.seq) > after)
+        .order_by(col(Event.seq))
+        .limit(_BATCH)
+    )
 
 
 def page(
@@ -167,12 +181,7 @@ def page(
     items: list[dict[str, Any]] = []
     last, scanned = after, 0
     while len(items) < limit and scanned < MAX_SCAN:
-        batch = session.execute(
-            sa_select(*_EVENT_COLUMNS)
-            .where(col(Event.seq) > last)
-            .order_by(col(Event.seq))
-            .limit(_BATCH)
-        ).all()
+        batch = session.execute(_events_after(principal, last)).all()
         if not batch:
             return FeedPage(items=items, last_seq=last, has_more=False)
         # Where each record stood before this batch, for the events the reader may not see;
@@ -200,6 +209,8 @@ def page(
                 payload = orjson.loads(event.payload)
                 items.append(_statistics_item(session, principal, event, payload))
             elif _visible(principal, event):
+                if event.payload is None:  # readable() is may_read() in SQL: never
+                    raise RuntimeError(f"event {event.seq}: the two visibility rules differ")
                 record = orjson.Fragment(event.payload) if embedded else orjson.loads(event.payload)
                 items.append({**_record_item(event, "upsert"), "record": record})
             elif previous is not None and _readable(principal, previous):
