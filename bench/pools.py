@@ -503,12 +503,13 @@ def section(rows: Sequence[Row], command: str, seconds: int, load: str, code: st
     )
 
 
-def write_results(text: str, path: Path = RESULTS) -> None:
-    """Replace (or append) our section of the results file, leaving the others as they are."""
+def write_results(text: str, path: Path = RESULTS, heading: str = SECTION) -> None:
+    """Replace (or append) the section under ``heading`` of the results file (by default this
+    bench's), leaving the others as they are."""
     current = path.read_text(encoding="utf-8") if path.exists() else f"{TOP_HEADING}\n"
     lines = current.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
+    if heading in lines:
+        start = lines.index(heading)
         end = next(
             (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
         )

@@ -79,13 +79,13 @@ from pools import (
     postgresql_database,
     revision,
     stop,
+    write_results,
 )
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "RESULTS.md"
-TOP_HEADING = "# recnet benchmarks"
 SECTION = "## Performance suite (issue 8)"
 OUT = BENCH / "out"
 DATASETTE_VENV = OUT / "datasette-venv"
@@ -1181,19 +1181,8 @@ def section(
 
 
 def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace (or append) the suite's section of the results file, leaving the others as they
-    are (``pools.write_results`` does the same for its own section)."""
-    current = path.read_text(encoding="utf-8") if path.exists() else f"{TOP_HEADING}\n"
-    lines = current.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
-    else:
-        lines += ["", *text.rstrip("\n").splitlines()]
-    path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
+    """Replace (or append) the suite's section of the results file, leaving the others."""
+    write_results(text, path, heading=SECTION)
 
 
 # ---------------------------------------------------------------- main
