@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import anyio.to_thread
 from fastapi import Request, Response
 
-from recnet.api.v1.http import if_none_match_matches
+from recnet.api.v1.http import conditional
 from recnet.auth.principal import Principal
 from recnet.db import Database, set_tenant
 
@@ -175,11 +175,15 @@ async def cached_read(
         async with database.admission():
             answer = await anyio.to_thread.run_sync(work)
         kept = cache.put(full_key, head, answer) if cache.enabled else _Kept(answer, answer.etag, 0)
-    headers = {**dict(response.headers), **dict(kept.answer.headers), "ETag": kept.etag}
-    headers.pop("content-length", None)
-    if if_none_match_matches(request.headers.get("if-none-match"), kept.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(content=kept.answer.body, media_type=kept.answer.media_type, headers=headers)
+    answer = kept.answer
+    return conditional(
+        request,
+        response,
+        answer.body,
+        etag=kept.etag,
+        headers=dict(answer.headers),
+        media_type=answer.media_type,
+    )
 
 
 __all__ = ["Answer", "HeadWatch", "ReadCache", "cached_read", "visibility_class"]

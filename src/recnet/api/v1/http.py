@@ -35,7 +35,7 @@ def preferred_languages(request: Request, lang: str | None = None) -> list[str]:
     return ([lang] if lang else []) + found
 
 
-def if_none_match_matches(if_none_match: str | None, tag: str) -> bool:
+def _matches(if_none_match: str | None, tag: str) -> bool:
     if not if_none_match:
         return False
     candidates = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
@@ -58,7 +58,7 @@ def conditional(
     tag = etag or '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     all_headers = {**dict(sub_response.headers), **(headers or {}), "ETag": tag}
     all_headers.pop("content-length", None)
-    if status_code == 200 and if_none_match_matches(request.headers.get("if-none-match"), tag):
+    if status_code == 200 and _matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=all_headers)
     return Response(
         content=body, status_code=status_code, media_type=media_type, headers=all_headers
