@@ -10,7 +10,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from recnet.auth.principal import Role
+from recnet.auth.principal import Principal, Role
 from recnet.db import Database
 from recnet.services import feeds
 from recnet.services.practices import PRACTICES
@@ -208,3 +208,30 @@ def test_the_feed_needs_a_token_with_feeds_read(client: TestClient, database: Da
         ).status_code
         == 422
     )
+
+
+def test_has_more_is_exact_at_batch_boundaries(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether anything follows a page comes from the batch read itself (one row beyond it),
+    wherever the page ends: inside a batch, at its end, or at the log's end."""
+    monkeypatch.setattr(feeds, "_BATCH", 3)
+    partner = Principal(role=Role.partner, client_id="p", organisation="UNICEF")
+    for _ in range(6):
+        make_record(database, PRACTICES, status="published", tlp="CLEAR")
+
+    def read(after: int, limit: int) -> tuple[int, bool]:
+        with database.transaction(write=False) as session:
+            found = feeds.page(session, partner, after=after, limit=limit)
+        return len(found.items), found.has_more
+
+    assert read(0, 6) == (6, False)  # ends with the second batch, nothing beyond
+    assert read(0, 5) == (5, True)  # ends inside a batch
+    assert read(0, 3) == (3, True)  # ends with the first batch, more beyond it
+    assert read(0, 500) == (6, False)
+    make_record(database, PRACTICES, "KAZ", status="draft", tlp="RED")  # not the partner's
+    assert read(0, 6) == (6, True)  # something follows, though not visible
+    with database.transaction(write=False) as session:
+        end = feeds.page(session, partner, after=0, limit=500)
+    assert (len(end.items), end.has_more) == (6, False)  # the cursor moved past it
+    assert read(end.last_seq, 10) == (0, False)

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Text, case, cast, func, or_, tuple_
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from recnet.auth.principal import Principal
 from recnet.auth.visibility import may_read, readable
@@ -162,7 +162,7 @@ def _events_after(principal: Principal, after: int) -> Any:
         sa_select(*_EVENT_COLUMNS, payload)
         .where(col(Event.seq) > after)
         .order_by(col(Event.seq))
-        .limit(_BATCH)
+        .limit(_BATCH + 1)  # one more: whether anything follows the batch, without a query
     )
 
 
@@ -181,7 +181,8 @@ def page(
     items: list[dict[str, Any]] = []
     last, scanned = after, 0
     while len(items) < limit and scanned < MAX_SCAN:
-        batch = session.execute(_events_after(principal, last)).all()
+        rows = session.execute(_events_after(principal, last)).all()
+        batch, beyond = rows[:_BATCH], len(rows) > _BATCH
         if not batch:
             return FeedPage(items=items, last_seq=last, has_more=False)
         # Where each record stood before this batch, for the events the reader may not see;
@@ -215,8 +216,10 @@ def page(
                 items.append({**_record_item(event, "upsert"), "record": record})
             elif previous is not None and _readable(principal, previous):
                 items.append(_record_item(event, "removal"))
-    more = session.exec(select(Event.seq).where(col(Event.seq) > last).limit(1)).first()
-    return FeedPage(items=items, last_seq=last, has_more=more is not None)
+        if last == batch[-1].seq and not beyond:
+            return FeedPage(items=items, last_seq=last, has_more=False)
+    # Stopped inside a batch, or at its end with more read beyond it.
+    return FeedPage(items=items, last_seq=last, has_more=True)
 
 
 def replay(items: Iterable[dict[str, Any]], replica: dict[str, dict[str, Any]]) -> None:
