@@ -191,6 +191,45 @@ def test_the_cache_is_bounded_and_emptied_by_a_new_head(database: Database) -> N
     assert cache.get("late", 8) is None  # an answer for an older head is not kept
     cache.put("huge", 8, Answer(b"x" * 10_000))
     assert cache.get("huge", 8) is None
+    cache.put("small", 8, Answer(b"y"))
+    cache.put("newer", 9, Answer(b"computed after a change the cache had not seen"))
+    assert cache.get("newer", 9) is not None  # kept, under the newer head
+    assert cache.get("small", 9) is None  # and what was kept for the older one is gone
+
+
+def test_a_first_read_takes_its_head_in_its_own_transaction(
+    client: TestClient, database: Database
+) -> None:
+    """An answer not kept yet is computed in one transaction that reads the head first (so the
+    answer is at least as new as the head it is kept under); only a kept answer needs a head
+    read of its own, and then no records query."""
+    make_record(database, PRACTICES, status="published")
+    seen: list[tuple[str, int]] = []
+
+    def listen(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM events" in statement or "FROM records" in statement:
+            kind = "head" if "FROM events" in statement else "records"
+            seen.append((kind, id(conn.connection.dbapi_connection)))
+
+    def ended(conn: Any) -> None:
+        seen.append(("end", id(conn.connection.dbapi_connection)))
+
+    event.listen(database.engine, "before_cursor_execute", listen)
+    event.listen(database.engine, "commit", ended)
+    event.listen(database.engine, "rollback", ended)
+    try:
+        assert client.get("/v1/practices?limit=7").status_code == 200
+        first = list(seen)
+        seen.clear()
+        assert client.get("/v1/practices?limit=7").status_code == 200
+        again = list(seen)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listen)
+        event.remove(database.engine, "commit", ended)
+        event.remove(database.engine, "rollback", ended)
+    assert [kind for kind, _ in first] == ["head", "records", "end"]  # one transaction
+    assert len({connection for _, connection in first}) == 1
+    assert [kind for kind, _ in again] == ["head", "end"]  # the kept answer: no records query
 
 
 class _GatedDatabase(Database):
@@ -198,8 +237,8 @@ class _GatedDatabase(Database):
 
     gate: threading.Event | None = None
 
-    def event_head(self) -> int:
-        head = super().event_head()
+    def event_head(self, session: Any = None) -> int:
+        head = super().event_head(session)
         if self.gate is not None:
             self.gate.wait(10)  # answers only once let through, however long ago it read
         return head

@@ -7,12 +7,18 @@ seen at ``H`` is therefore still right for as long as the head is ``H``.
 
 A request for a cacheable read:
 
-1. reads the head, through ``HeadWatch``: one query serves every request that arrived before it
-   started, so under load the head costs a fraction of a query per request, and a request never
-   uses a head read that began before it arrived (it always sees every commit that preceded it);
+1. when an answer to it is kept, reads the head through ``HeadWatch``: one query serves every
+   request that arrived before it started, so under load the head costs a fraction of a query
+   per request, and a request never uses a head read that began before it arrived (it always
+   sees every commit that preceded it);
 2. looks the answer up under (what was asked, who may see what) and that head;
-3. on a miss, computes the answer in a read transaction of its own (its snapshot is at least as
-   new as the head it read) and keeps it, unless the head has moved meanwhile.
+3. otherwise (nothing kept, or kept for an older head) computes the answer in a read transaction
+   of its own that first reads the head: the answer is at least as new as that head, so it may
+   be kept under it. A later head empties the cache; an answer computed under an older head
+   than the cache's is not kept.
+
+A read asked for the first time thus costs one more statement in its own transaction, not a
+transaction of its own for the head.
 
 The cache lives in each process, holds at most ``RECNET_READ_CACHE_MB`` of answers (least recently
 used first out) and is emptied as soon as a newer head is seen. Keys carry the caller's
@@ -109,6 +115,11 @@ class ReadCache:
     def enabled(self) -> bool:
         return self.max_bytes > 0
 
+    def holds(self, key: Hashable) -> bool:
+        """Whether an answer is kept for ``key`` (under the last head seen)."""
+        with self._lock:
+            return key in self._kept
+
     def get(self, key: Hashable, head: int) -> _Kept | None:
         with self._lock:
             if head != self._head:
@@ -122,8 +133,10 @@ class ReadCache:
     def put(self, key: Hashable, head: int, answer: Answer) -> _Kept:
         kept = _Kept(answer, answer.etag, len(answer.body) + 256)
         with self._lock:
+            if head > self._head:
+                self._reset(head)  # computed after a change this cache has not seen yet
             if head != self._head or kept.size > self.max_bytes:
-                return kept  # the head moved while it was computed, or too big: keep nothing
+                return kept  # the head has moved on since it was computed, or too big
             previous = self._kept.pop(key, None)
             if previous is not None:
                 self._bytes -= previous.size
@@ -163,17 +176,20 @@ async def cached_read(
     cache: ReadCache = request.app.state.read_cache
     database = cache.database
     full_key = (key, visibility_class(principal))
-    head = await cache.watch.head() if cache.enabled else -1
-    kept = cache.get(full_key, head) if cache.enabled else None
+    kept = None
+    if cache.enabled and cache.holds(full_key):
+        kept = cache.get(full_key, await cache.watch.head())
     if kept is None:
 
-        def work() -> Answer:
+        def work() -> tuple[int, Answer]:
             with database.transaction(write=False) as session:
                 set_tenant(session, principal.tenant)
-                return compute(session)
+                # First: the answer is then at least as new as the head it is kept under.
+                head = database.event_head(session) if cache.enabled else -1
+                return head, compute(session)
 
         async with database.admission():
-            answer = await anyio.to_thread.run_sync(work)
+            head, answer = await anyio.to_thread.run_sync(work)
         kept = cache.put(full_key, head, answer) if cache.enabled else _Kept(answer, answer.etag, 0)
     answer = kept.answer
     return conditional(
