@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, select
 
 import recnet.models  # noqa: F401
-from recnet.db import Database, normalise_url
+from recnet import db
+from recnet.db import Database, make_engine, normalise_url
 from recnet.models import Organisation
+from tests.test_concurrency import admin_execute
 
 
 def test_migrations_and_models_agree(database: Database) -> None:
@@ -49,6 +52,45 @@ def test_postgresql_uses_psycopg3(database: Database, backend: str) -> None:
     if backend != "postgresql":
         pytest.skip("PostgreSQL driver")
     assert database.engine.dialect.driver == "psycopg"
+
+
+def _backend_of(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_use(
+    database: Database, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL pool")
+    engine = make_engine(database.settings)
+    try:
+        dead = _backend_of(engine)
+        admin_execute(f"SELECT pg_terminate_backend({dead})")
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # idle long enough: pinged
+        assert _backend_of(engine) != dead
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_in_steady_use_is_not_pinged(
+    database: Database, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No round trip per checkout: a connection that has just worked is used as it is. If it
+    died meanwhile, that use fails (the request answers 503) and the next gets a new one."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL pool")
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    engine = make_engine(database.settings)
+    try:
+        dead = _backend_of(engine)
+        admin_execute(f"SELECT pg_terminate_backend({dead})")
+        with pytest.raises(OperationalError):
+            _backend_of(engine)
+        assert _backend_of(engine) != dead
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize(

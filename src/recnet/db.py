@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event, text, types
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -92,6 +94,9 @@ TENANT_SETTING = "recnet.tenant"
 _SET_TENANT = text(f"SELECT set_config('{TENANT_SETTING}', :tenant, true)")
 
 
+_EVENT_HEAD = text("SELECT coalesce(max(seq), 0) FROM events")
+
+
 def set_tenant(session: Session, tenant: str | None) -> None:
     """Make ``tenant`` the current tenant of the session's transactions, for row-level security.
 
@@ -149,14 +154,45 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         pool_size=settings.pool_size,
         max_overflow=max(1, settings.pool_size // 2),
         pool_timeout=settings.db_pool_timeout,
-        # A connection that died while the database was away is replaced, not handed out:
-        # service resumes by itself when the database is back.
-        pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
+    _ping_when_idle(engine)
     if settings.database_role:
         _configure_postgresql(engine, settings.database_role)
     return engine
+
+
+# A pooled connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Replace a connection that died while the database was away, instead of handing it out:
+    service resumes by itself when the database is back.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, a round trip per request. Here only
+    a connection that sat idle in the pool is pinged; one in steady use has just worked. A
+    connection that dies in use fails that request (503, nothing written), and SQLAlchemy then
+    replaces every connection older than the failure.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(str(exc)) from exc  # the pool connects anew
 
 
 def migrations_dir() -> Path:
@@ -231,11 +267,13 @@ class Database:
         """``session()`` as a context manager, for work outside a request (CLI, tests)."""
         yield from self.session(write)
 
-    def event_head(self) -> int:
-        """The event log's highest sequence number (0 when empty): it moves on every change."""
+    def event_head(self, session: Session | None = None) -> int:
+        """The event log's highest sequence number (0 when empty): it moves on every change.
+        Read in ``session``'s transaction when given, else on a connection of its own."""
+        if session is not None:
+            return int(session.execute(_EVENT_HEAD).scalar() or 0)
         with self.engine.connect() as connection:
-            head = connection.execute(text("SELECT coalesce(max(seq), 0) FROM events")).scalar()
-        return int(head or 0)
+            return int(connection.execute(_EVENT_HEAD).scalar() or 0)
 
     def admission(self) -> anyio.Semaphore:
         """Slots for requests that use the database: as many as the pool has connections.
