@@ -705,11 +705,10 @@ def csv_in_database(
     if session.get_bind().dialect.name == "postgresql":
         query = select(*coded, *map(_neutralised, texts)).order_by(*order)
         return _copied(session, query)
-    line: Any = func.coalesce(coded[0], "")
-    for cell in coded[1:]:
-        line = line + literal(",") + func.coalesce(cell, "")
-    for cell in texts:
-        line = line + literal(",") + _csv_cell(cell)
+    # One printf per line (NULL prints as nothing): half the cost of a chain of ||, which copies
+    # the growing line once per cell.
+    cells = [*coded, *map(_csv_cell, texts)]
+    line = func.printf(",".join(["%s"] * len(cells)), *cells)
     return _lines(session, select(line).order_by(*order))
 
 
