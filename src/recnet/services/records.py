@@ -476,6 +476,7 @@ def list_records(
             rows = list(session.exec(ordered))
             more = len(rows) > limit
             return rows[:limit], encode_cursor({"offset": offset + limit}) if more else None
+        query = matching  # the matches, in the order asked for
     elif sort == "relevance":
         raise ValidationProblem("sort=relevance needs a search query q.")
 

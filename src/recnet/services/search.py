@@ -1,9 +1,10 @@
 """Full-text search over every language of a record's title, summary and description.
 
 SQLite: an FTS5 table (unicode61 tokens, case and diacritics folded, prefix matching), ranked by
-bm25. PostgreSQL: a tsvector per record, each language stemmed with its own dictionary (English,
-Russian; the others as simple words), titles weighted above summaries above descriptions, ranked
-by ts_rank. The index is maintained by the service in the same transaction as the record.
+bm25. PostgreSQL: a tsvector per record (GIN-indexed), each language stemmed with its own
+dictionary (English, Russian; the others as simple words), titles weighted above summaries above
+descriptions, ranked by ts_rank. The index is maintained by the service in the same transaction
+as the record.
 """
 
 from __future__ import annotations
@@ -12,13 +13,25 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import column, literal_column, table, text
-from sqlmodel import Session
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlmodel import Session, col
 from sqlmodel.sql.expression import SelectOfScalar
 
 from recnet.models import Record
 
 _DICTIONARIES = {"en": "english", "ru": "russian"}
+# A query is parsed with every configuration the documents' languages are indexed with.
+_CONFIGURATIONS = (*_DICTIONARIES.values(), "simple")
 _WEIGHTS = {"title": "A", "summary": "B", "description": "C"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_WORDS = 16
@@ -79,12 +92,25 @@ def restrict(
             text("record_search MATCH :match").bindparams(match=match)
         )
         return joined, literal_column("bm25(record_search)")  # lower is better
-    phrase = " ".join(found)
-    tsquery = (
-        "(plainto_tsquery('english', :q) || plainto_tsquery('russian', :q) "
-        "|| plainto_tsquery('simple', :q))"
+    # Parsed once per statement: a scalar subquery is evaluated once (an InitPlan), where the
+    # expression itself would be evaluated again for every row of a generic (prepared) plan.
+    phrase = bindparam("q", " ".join(found), String())
+    parsed = [func.plainto_tsquery(literal_column(f"'{c}'"), phrase) for c in _CONFIGURATIONS]
+    either: ColumnElement[Any] = parsed[0]
+    for other in parsed[1:]:
+        either = either.op("||")(other)
+    tsquery = select(either).scalar_subquery()
+    # The matching records are ranked and sorted by (rank, id) on their ids alone, then joined
+    # back for the page: the caller orders by the same (rank, id), so the rows come out of this
+    # subquery already in order and only the page's records are built. Sorted after a plain join,
+    # every match's full row (its JSON document turned to text) would be built first, which costs
+    # several times the ranking. The outer query keeps the caller's filters; they hold already.
+    rank = func.ts_rank(_search.c.document, tsquery).label("rank")
+    ranked = (
+        query.with_only_columns(col(Record.id).label("id"), rank)
+        .join(_search, _search.c.record_id == Record.id)
+        .where(_search.c.document.op("@@")(tsquery))
+        .order_by(rank.desc(), col(Record.id))
+        .subquery("ranked")
     )
-    joined = query.join(_search, _search.c.record_id == Record.id).where(
-        text(f"record_search.document @@ {tsquery}").bindparams(q=phrase)
-    )
-    return joined, text(f"ts_rank(record_search.document, {tsquery}) DESC").bindparams(q=phrase)
+    return query.join(ranked, ranked.c.id == Record.id), ranked.c.rank.desc()
