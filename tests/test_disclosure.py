@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recnet.schemas.statistics import MEMBER_STATES, PARTS, REGION, TOTAL
-from recnet.services.disclosure import Key, Protected, protect
+from recnet.services.disclosure import Key, Protected, protect, statuses
 
 STATES = frozenset(code.id for code in MEMBER_STATES)
 YEAR = re.compile(r"^\d{4}$")
@@ -313,22 +313,47 @@ def test_random_datasets_are_protected(
     assert protect(dict(shuffled), threshold) == result
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.dictionaries(
-        st.tuples(
-            st.sampled_from([*sorted(STATES), REGION]),
-            st.sampled_from(["RETURNED", "EMPLOYED"]),
-            st.sampled_from(["F", "M", TOTAL]),
-            st.sampled_from(["Y0T4", "_U", TOTAL]),
-            st.sampled_from(["SYR", "_O", TOTAL]),
-            st.sampled_from(["2023", "2024", "2024-Q1", "2024-Q2", "2024-02", "2024-05"]),
+# No consistency at all: totals that do not add up, parts without totals, and so on.
+ARBITRARY_CELLS = st.dictionaries(
+    st.tuples(
+        st.sampled_from([*sorted(STATES), REGION]),
+        st.sampled_from(["RETURNED", "EMPLOYED"]),
+        st.sampled_from(["F", "M", TOTAL]),
+        st.sampled_from(["Y0T4", "_U", TOTAL]),
+        st.sampled_from(["SYR", "_O", TOTAL]),
+        st.sampled_from(
+            ["2023", "2023-Q4", "2023-12", "2024", "2024-Q1", "2024-Q2", "2024-02", "2024-05"]
         ),
-        st.integers(0, 12),
-        max_size=60,
     ),
-    st.integers(1, 6),
+    st.integers(0, 12),
+    max_size=60,
 )
+
+
+@settings(max_examples=200, deadline=None)
+@given(ARBITRARY_CELLS, st.integers(1, 6))
 def test_arbitrary_cells_are_protected(cells: dict[Key, int], threshold: int) -> None:
-    # No consistency at all: totals that do not add up, parts without totals, and so on.
     assert_protected(cells, threshold, protect(cells, threshold))
+
+
+@settings(max_examples=200, deadline=None)
+@given(ARBITRARY_CELLS, st.integers(1, 6))
+def test_each_year_can_be_protected_on_its_own(cells: dict[Key, int], threshold: int) -> None:
+    # The cube is rebuilt a year at a time: that must decide exactly what protecting it whole does.
+    years: defaultdict[str, dict[Key, int]] = defaultdict(dict)
+    for cell, value in cells.items():
+        years[cell[5][:4]][cell] = value
+    by_year = {cell: p for year in years.values() for cell, p in protect(year, threshold).items()}
+    assert by_year == protect(cells, threshold)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ARBITRARY_CELLS, st.integers(1, 6))
+def test_statuses_are_protects_decisions_in_key_order(
+    cells: dict[Key, int], threshold: int
+) -> None:
+    keys, values, conf = statuses(cells, threshold)
+    protected = protect(cells, threshold)
+    assert keys == sorted(cells)
+    assert values == [cells[cell] for cell in keys]
+    assert conf == [protected[cell].conf for cell in keys]

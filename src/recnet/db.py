@@ -304,9 +304,10 @@ def bulk_insert(
     *,
     row_security: bool = False,
 ) -> None:
-    """Insert many rows in the session's transaction at the driver's full speed: COPY on
-    PostgreSQL, one prepared executemany on SQLite. Values must be ready for the column types
-    (datetimes timezone-aware UTC).
+    """Insert many rows in the session's transaction at the driver's full speed: binary COPY on
+    PostgreSQL, one prepared executemany on SQLite. Values must be of the columns' own types (str,
+    int, bool, None; datetimes timezone-aware UTC): binary COPY converts nothing. ``rows`` may be
+    a generator: they are sent as they come.
 
     PostgreSQL refuses COPY into a table under row-level security, so for those
     (``row_security``) the rows are copied into a temporary table and inserted from there, with
@@ -324,9 +325,15 @@ def bulk_insert(
                     f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} "
                     f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
                 )
-        with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        # Binary, with the columns' types given: the driver encodes rows in C (a quarter of the
+        # client time of text COPY, and less than building the text in Python), and the server
+        # parses no text.
+        with raw.cursor() as cursor:
+            types = _column_types(cursor, table, columns)
+            with cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                for row in rows:
+                    copy.write_row(row)
         if row_security:
             with raw.cursor() as cursor:
                 cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {target}")
@@ -357,6 +364,16 @@ def bulk_insert(
         )
     finally:
         cursor.close()
+
+
+def _column_types(cursor: Any, table: str, columns: Sequence[str]) -> list[int]:
+    """The type (oid) of each of ``columns`` of ``table``, from the catalog."""
+    cursor.execute(
+        "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+        (table,),
+    )
+    types = dict(cursor.fetchall())
+    return [types[column] for column in columns]
 
 
 @lru_cache(maxsize=64)

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -59,12 +60,14 @@ from recnet.schemas.statistics_io import (
     ImportReport,
     ObservationIn,
     Strategy,
+    observation_values,
+    plain_observation,
 )
 from recnet.services import disclosure, events
 
 Key = tuple[str, str, str, str, str, str]
 MAX_LISTED_ROWS = 100
-_STATES = tuple(c.id for c in MEMBER_STATES)
+_STATES = frozenset(c.id for c in MEMBER_STATES)
 _OBS = Observation.__table__  # type: ignore[attr-defined]
 _CUBE = CubeCell.__table__  # type: ignore[attr-defined]
 _KEY_COLUMNS = ("ref_area", "indicator", "sex", "age", "counterpart_area", "time_period")
@@ -217,13 +220,15 @@ def validate(rows: Iterable[tuple[int, Any]], tenant: str, problems: Problems) -
                 number,
             )
             continue
-        try:
-            item = ObservationIn.model_validate(raw)
-        except ValidationError as exc:
-            for error in exc.errors():
-                problems.add("error", *_describe(error), number)
-            continue
-        if tenant != item.REF_AREA:
+        values = plain_observation(raw)
+        if values is None:
+            try:
+                values = observation_values(ObservationIn.model_validate(raw))
+            except ValidationError as exc:
+                for error in exc.errors():
+                    problems.add("error", *_describe(error), number)
+                continue
+        if tenant != values[0]:
             problems.add(
                 "error",
                 "FOREIGN_REF_AREA",
@@ -232,14 +237,7 @@ def validate(rows: Iterable[tuple[int, Any]], tenant: str, problems: Problems) -
                 number,
             )
             continue
-        key: Key = (
-            item.REF_AREA,
-            item.INDICATOR,
-            item.SEX,
-            item.AGE,
-            item.COUNTERPART_AREA,
-            item.TIME_PERIOD,
-        )
+        key: Key = values[:6]
         if key in first_row:
             problems.add(
                 "error",
@@ -250,17 +248,7 @@ def validate(rows: Iterable[tuple[int, Any]], tenant: str, problems: Problems) -
             )
             continue
         first_row[key] = number
-        valid.append(
-            Row(
-                number,
-                key,
-                item.OBS_VALUE,
-                item.OBS_STATUS,
-                item.UNIT_MEASURE,
-                item.SOURCE,
-                item.COMMENT,
-            )
-        )
+        valid.append(Row(number, key, *values[6:]))
     return valid
 
 
@@ -499,7 +487,12 @@ def _write(
 
 
 def rebuild_cube(session: Session, indicators: Iterable[str], min_cell: int) -> None:
-    """Recompute the cube of each indicator: derived totals, roll-ups, disclosure control."""
+    """Recompute the cube of each indicator: derived totals, roll-ups, disclosure control.
+
+    Nothing crosses a year: a cell is derived only from cells of its own year, and disclosure
+    control relates only cells of one year. So each year is derived and protected on its own, and
+    its rows go to the database while the next year is computed (the COPY is open throughout).
+    """
     postgresql = session.get_bind().dialect.name == "postgresql"
     for indicator in sorted(indicators):
         if postgresql:  # one rebuild of an indicator at a time, each seeing the last one's data
@@ -507,7 +500,7 @@ def rebuild_cube(session: Session, indicators: Iterable[str], min_cell: int) -> 
                 text("SELECT pg_advisory_xact_lock(:key)"),
                 {"key": zlib.crc32(f"recnet.cube.{indicator}".encode())},
             )
-        rows = session.execute(
+        observations = session.execute(
             select(
                 *(_OBS.c[c] for c in _KEY_COLUMNS),
                 _OBS.c.obs_value,
@@ -517,34 +510,9 @@ def rebuild_cube(session: Session, indicators: Iterable[str], min_cell: int) -> 
                 _OBS.c.comment,
             ).where(_OBS.c.indicator == indicator)
         ).all()
-        exact: dict[Key, int] = {}
-        meta: dict[Key, tuple[Any, ...]] = {}
-        for row in rows:
-            key: Key = tuple(row[:6])
-            exact[key] = row[6]
-            meta[key] = tuple(row[7:])
-        derived = _derive(exact)
-        cells = {**derived, **exact}
-        protected = disclosure.protect(cells, min_cell)
-        now = utcnow()
         session.execute(delete(_CUBE).where(_CUBE.c.indicator == indicator))
         bulk_insert(
-            session,
-            "statistics_cube",
-            _CUBE_COLUMNS,
-            (
-                (
-                    *key,
-                    period_frequency(key[5]),
-                    key not in exact,
-                    value,
-                    protected[key].value,
-                    protected[key].conf,
-                    *meta.get(key, _NO_ATTRIBUTES),
-                    now,
-                )
-                for key, value in cells.items()
-            ),
+            session, "statistics_cube", _CUBE_COLUMNS, _cube_rows(observations, min_cell, utcnow())
         )
 
 
@@ -564,38 +532,64 @@ _CUBE_COLUMNS = (
 )
 
 
-def _derive(exact: dict[Key, int]) -> dict[Key, int]:
-    """Cells the members did not report but readers need: totals (_T) of the parts given where
-    no total was reported, years rolled up from quarters (else months) where no year was
+def _cube_rows(
+    observations: Sequence[Any], min_cell: int, now: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of an indicator's cube (_CUBE_COLUMNS) from all its observations, made a year at
+    a time (see ``rebuild_cube``)."""
+    years: dict[str, dict[Key, int]] = defaultdict(dict)
+    attributes: dict[Key, tuple[Any, ...]] = {}
+    for row in observations:
+        key: Key = tuple(row[:6])
+        years[key[5][:4]][key] = row[6]
+        attributes[key] = tuple(row[7:])
+    for year in sorted(years):
+        exact = years[year]
+        keys, values, conf = disclosure.statuses(_cube_cells(exact), min_cell)
+        frequency = {period: period_frequency(period) for period in set(map(itemgetter(5), keys))}
+        for key, value, status in zip(keys, values, conf, strict=True):
+            yield (
+                *key,
+                frequency[key[5]],
+                key not in exact,
+                value,
+                value if status == disclosure.PUBLISHED else None,
+                status,
+                *attributes.get(key, _NO_ATTRIBUTES),
+                now,
+            )
+
+
+def _cube_cells(exact: dict[Key, int]) -> dict[Key, int]:
+    """The reported cells, and the cells readers need besides: totals (_T) of the parts given
+    where no total was reported, years rolled up from quarters (else months) where no year was
     reported, and the regional total (REF_AREA CAS) over the states. Only parts are ever summed,
     never a total with its own parts, and a reported cell always wins over a derived one."""
     cells = dict(exact)
     for dimension in ("COUNTERPART_AREA", "AGE", "SEX"):
-        position = _HIERARCHICAL[dimension]
+        position, parts = _HIERARCHICAL[dimension], PARTS[dimension]
         totals: dict[Key, int] = defaultdict(int)
         for key, value in cells.items():
-            if key[position] in PARTS[dimension]:
-                total = _replace(key, position, TOTAL)
+            if key[position] in parts:
+                # The key with its code replaced (mypy cannot count the slices' lengths).
+                total: Key = key[:position] + (TOTAL,) + key[position + 1 :]  # type: ignore[assignment]
                 if total not in exact:
                     totals[total] += value
         cells.update(totals)
-    periods: dict[Key, dict[str, dict[str, int]]] = defaultdict(lambda: {"A": {}, "Q": {}, "M": {}})
+    frequency = {period: period_frequency(period) for period in {key[5] for key in cells}}
+    sums: dict[str, dict[Key, int]] = {"Q": defaultdict(int), "M": defaultdict(int)}
     for key, value in cells.items():
-        periods[_replace(key, 5, key[5][:4])][period_frequency(key[5])][key[5]] = value
-    for year_key, by_frequency in periods.items():
-        if year_key not in cells:
-            parts = by_frequency["Q"] or by_frequency["M"]
-            cells[year_key] = sum(parts.values())
+        if (kind := frequency[key[5]]) != "A":
+            sums[kind][key[:5] + (key[5][:4],)] += value
+    # A year not reported is rolled up from its quarters if any are given, else its months.
+    for year, count in {**sums["M"], **sums["Q"]}.items():
+        cells.setdefault(year, count)
     regional: dict[Key, int] = defaultdict(int)
     for key, value in cells.items():
         if key[0] in _STATES:
-            regional[_replace(key, 0, REGION)] += value
+            regional[(REGION,) + key[1:]] += value
     cells.update(regional)
-    return {key: value for key, value in cells.items() if key not in exact}
-
-
-def _replace(key: Key, position: int, code: str) -> Key:
-    return (*key[:position], code, *key[position + 1 :])  # type: ignore[return-value]
+    return cells
 
 
 # ---------------------------------------------------------------- queries
