@@ -156,6 +156,7 @@ def test_csv_with_errors_is_refused_whole_and_lists_them_by_line(
             "KAZ,RETURNED,M,Y0T4,SYR,2019-Q2,5",  # line 6: another state's figure
             "UZB,RETURNED,F,Y0T4,SYR,2019Q2,42",  # line 7: duplicate of line 2
             "UZB,RETURNED,M,Y0T4,AFG,2019-Q2,4.5",  # line 8: not a whole number
+            "UZB,RETURNED,M,Y0T4,TUR,\u0662\u0660\u0661\u0669-Q2,5",  # line 9: digits not ASCII
         ]
     )
     response = client.post(URL, content=body, headers={**agency, "Content-Type": "text/csv"})
@@ -167,7 +168,7 @@ def test_csv_with_errors_is_refused_whole_and_lists_them_by_line(
     found = {(c["code"], c["column"]): c["rows"] for c in report["conflicts"]}
     assert found == {
         ("INVALID_CODE", "SEX"): [3],
-        ("INVALID_PERIOD", "TIME_PERIOD"): [4],
+        ("INVALID_PERIOD", "TIME_PERIOD"): [4, 9],
         ("INVALID_VALUE", "OBS_VALUE"): [5, 8],
         ("FOREIGN_REF_AREA", "REF_AREA"): [6],
         ("DUPLICATE_KEY", None): [7],

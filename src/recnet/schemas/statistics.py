@@ -219,7 +219,7 @@ PARTS: dict[str, frozenset[str]] = {
     "COUNTERPART_AREA": frozenset({"SYR", "IRQ", "AFG", "TUR", "_O", "_U"}),
 }
 
-_PERIOD = re.compile(r"^(\d{4})(?:-?(Q[1-4])|-?(0[1-9]|1[0-2]))?$")
+_PERIOD = re.compile(r"^([0-9]{4})(?:-?(Q[1-4])|-?(0[1-9]|1[0-2]))?$")
 
 
 def normalise_period(value: str) -> str | None:
