@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from recnet import readcache
 from recnet.app import create_app
 from recnet.auth.principal import Role
 from recnet.db import Database
@@ -168,6 +169,55 @@ def test_a_bad_token_is_refused_before_the_cache(client: TestClient, database: D
     refused = client.get("/v1/practices", headers={"Authorization": "Bearer not-a-token"})
     assert refused.status_code == 401
     assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_a_kept_answer_is_given_before_the_parameters_are_parsed(
+    client: TestClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repeat without a token is answered by the route class from the cache, with the same
+    body and headers as the route gives, and counted against the rate limit like any request."""
+    make_record(database, PRACTICES, status="published")
+    early: list[bool] = []
+    original = readcache._kept_for_anonymous
+
+    async def spy(request: Any) -> Any:
+        answered = await original(request)
+        early.append(answered is not None)
+        return answered
+
+    monkeypatch.setattr(readcache, "_kept_for_anonymous", spy)
+    url = "/v1/practices?limit=50&lang=ru"
+    headers = {"Accept-Language": "uz, en;q=0.5"}
+    first = client.get(url, headers=headers)
+    again = client.get(url, headers=headers)
+    assert early == [False, True]
+    assert again.status_code == first.status_code == 200
+    assert again.content == first.content
+    for name in ("etag", "vary", "content-type"):
+        assert again.headers[name] == first.headers[name]
+    remaining = int(first.headers["ratelimit-remaining"])
+    assert int(again.headers["ratelimit-remaining"]) == remaining - 1
+    tag = first.headers["etag"]
+    assert client.get(url, headers={**headers, "If-None-Match": tag}).status_code == 304
+    # Other preferred languages are another answer: computed by the route.
+    assert client.get(url, headers={"Accept-Language": "kk"}).status_code == 200
+    assert early[-1] is False
+    # A malformed token is refused, never given the anonymous answer.
+    refused = client.get(url, headers={**headers, "Authorization": "Basic eA=="})
+    assert refused.status_code == 401
+    # Invalid parameters are never kept, so always refused by the route.
+    for _ in range(2):
+        assert client.get("/v1/practices?limit=0").status_code == 422
+
+
+def test_a_kept_answer_still_counts_against_the_rate_limit(database: Database) -> None:
+    settings = make_settings(database.settings.database_url, rate_anonymous=3)
+    make_record(database, PRACTICES, status="published")
+    with TestClient(create_app(settings, database)) as limited:
+        answers = [limited.get("/v1/practices?limit=5") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[3].headers["content-type"] == "application/problem+json"
+    assert "retry-after" in answers[3].headers
 
 
 def test_the_cache_can_be_turned_off(database: Database) -> None:

@@ -31,14 +31,16 @@ import asyncio
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio.to_thread
 from fastapi import Request, Response
+from fastapi.routing import APIRoute
 
-from recnet.api.v1.http import conditional
-from recnet.auth.principal import Principal
+from recnet.api.v1.http import conditional, preferred_languages
+from recnet.auth.principal import ANONYMOUS, Principal, count_request
 from recnet.db import Database, set_tenant
 
 
@@ -159,6 +161,60 @@ def visibility_class(principal: Principal) -> tuple[str, str | None]:
     return (principal.role.value, principal.tenant)
 
 
+def request_key(request: Request, preferred: list[str]) -> Hashable:
+    """What an answer depends on besides the caller's visibility class and the data: the path,
+    the query string as sent, and the languages the caller prefers."""
+    return (request.url.path, request.url.query, tuple(preferred))
+
+
+def _answer(request: Request, response: Response, kept: _Kept) -> Response:
+    answer = kept.answer
+    return conditional(
+        request,
+        response,
+        answer.body,
+        etag=kept.etag,
+        headers=dict(answer.headers),
+        media_type=answer.media_type,
+    )
+
+
+class CachedReadRoute(APIRoute):
+    """A route whose answers go through ``cached_read``, keyed by ``request_key``.
+
+    A request without a token whose answer is kept is answered before FastAPI parses its
+    parameters: they were parsed, and found valid, when the answer was computed for the same
+    query string (an invalid one is never kept). Parsing is most of the cost of a repeat. Every
+    other request takes the route as usual; this one is counted against the rate limit alike.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            kept = await _kept_for_anonymous(request)
+            return kept if kept is not None else await handler(request)
+
+        return answer
+
+
+async def _kept_for_anonymous(request: Request) -> Response | None:
+    cache: ReadCache = request.app.state.read_cache
+    if not cache.enabled or "authorization" in request.headers:
+        return None
+    # As the route computes them: ``lang`` is a plain query parameter (the last one given).
+    preferred = preferred_languages(request, request.query_params.get("lang"))
+    full_key = (request_key(request, preferred), visibility_class(ANONYMOUS))
+    if not cache.holds(full_key):
+        return None
+    kept = cache.get(full_key, await cache.watch.head())
+    if kept is None:
+        return None
+    response = Response()
+    count_request(request, response, ANONYMOUS)
+    return _answer(request, response, kept)
+
+
 async def cached_read(
     request: Request,
     response: Response,
@@ -191,15 +247,15 @@ async def cached_read(
         async with database.admission():
             head, answer = await anyio.to_thread.run_sync(work)
         kept = cache.put(full_key, head, answer) if cache.enabled else _Kept(answer, answer.etag, 0)
-    answer = kept.answer
-    return conditional(
-        request,
-        response,
-        answer.body,
-        etag=kept.etag,
-        headers=dict(answer.headers),
-        media_type=answer.media_type,
-    )
+    return _answer(request, response, kept)
 
 
-__all__ = ["Answer", "HeadWatch", "ReadCache", "cached_read", "visibility_class"]
+__all__ = [
+    "Answer",
+    "CachedReadRoute",
+    "HeadWatch",
+    "ReadCache",
+    "cached_read",
+    "request_key",
+    "visibility_class",
+]

@@ -21,7 +21,7 @@ from recnet.auth.principal import (
     require_scopes,
 )
 from recnet.db import SessionDep
-from recnet.readcache import Answer, cached_read
+from recnet.readcache import Answer, CachedReadRoute, cached_read, request_key
 from recnet.schemas.common import Page, SourceRef
 from recnet.schemas.records import Versions
 from recnet.schemas.vocabularies import (
@@ -218,8 +218,9 @@ def record_router(kind: Kind) -> APIRouter:
             )
             return Answer(body, headers=(("Vary", "Accept-Language"),))
 
-        key = (request.url.path, request.url.query, tuple(preferred))
-        return await cached_read(request, response, principal, key, compute)
+        return await cached_read(
+            request, response, principal, request_key(request, preferred), compute
+        )
 
     router.add_api_route(
         "",
@@ -228,6 +229,7 @@ def record_router(kind: Kind) -> APIRouter:
         name=f"list_{plural}",
         response_model=Page[Read],  # type: ignore[valid-type]
         summary=f"List and search the {plural} visible to the caller.",
+        route_class_override=CachedReadRoute,
     )
     router.add_api_route(
         "",
