@@ -137,6 +137,34 @@ def test_a_record_that_becomes_invisible_is_removed_and_unseen_ones_stay_unknown
     assert secret["id"] not in str(first) + str(later), "a record never seen is never named"
 
 
+def test_a_feed_of_some_kinds_tracks_their_records_alone(
+    client: TestClient, database: Database, role_headers
+) -> None:
+    """kinds=practice: practices' upserts and removals, nothing of programmes or statistics."""
+    uzb = bearer(get_token(client, client_for_role(database, Role.member_state, "UZB")))
+    partner = role_headers[Role.partner]
+    practice = client.post(
+        "/v1/practices", json=practice_body(tlp="GREEN", status="published"), headers=uzb
+    ).json()
+    programme = client.post(
+        "/v1/programmes", json=programme_body(tlp="GREEN", status="published"), headers=uzb
+    ).json()
+    params = {"kinds": "practice"}
+    first = client.get(URL, params=params, headers=partner).json()
+    assert [(i["type"], i["record_id"]) for i in first["items"]] == [("upsert", practice["id"])]
+    assert first["items"][0]["record"]["id"] == practice["id"]
+    for plural, made in (("practices", practice), ("programmes", programme)):
+        client.patch(
+            f"/v1/{plural}/{made['id']}", json={"tlp": "RED"}, headers={**uzb, "If-Match": "*"}
+        )
+    later = client.get(
+        URL, params={**params, "after": first["next_cursor"]}, headers=partner
+    ).json()
+    assert [(i["type"], i["record_id"]) for i in later["items"]] == [("removal", practice["id"])]
+    both = client.get(URL, params={"kinds": "practice,programme"}, headers=partner).json()
+    assert {i["record_id"] for i in both["items"]} == {practice["id"], programme["id"]}
+
+
 def test_nothing_new_is_304(client: TestClient, database: Database, role_headers) -> None:
     make_record(database, PRACTICES, status="published")
     headers = role_headers[Role.partner]

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, case, cast, func, or_, tuple_
+from sqlalchemy import Text, Uuid, and_, any_, bindparam, case, cast, func, or_, tuple_
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
 from recnet.auth.principal import Principal
@@ -68,7 +69,7 @@ def _states_before(
             .over(partition_by=col(Event.record_id), order_by=col(Event.seq).desc())
             .label("newest"),
         )
-        .where(col(Event.record_id).in_(record_ids), col(Event.seq) < before)
+        .where(_among(session, record_ids), col(Event.seq) < before)
         .subquery()
     )
     rows = session.execute(
@@ -77,6 +78,15 @@ def _states_before(
         )
     )
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def _among(session: Session, record_ids: set[uuid.UUID]) -> Any:
+    """record_id IN the ids: on PostgreSQL as one array parameter (= ANY), which costs a few
+    times less to send and plan than a parameter per id (a batch can hold hundreds)."""
+    if session.get_bind().dialect.name == "postgresql":
+        ids = bindparam("record_ids", sorted(record_ids), type_=postgresql.ARRAY(Uuid()))
+        return col(Event.record_id) == any_(ids)
+    return col(Event.record_id).in_(record_ids)
 
 
 def _readable(principal: Principal, state: tuple[str | None, str | None, str | None]) -> bool:
@@ -152,10 +162,15 @@ _EVENT_COLUMNS = (
 )
 
 
-def _events_after(principal: Principal, after: int) -> Any:
-    shown = or_(
-        col(Event.kind) == "statistics",
-        readable(principal, col(Event.tenant), col(Event.tlp), col(Event.status)),
+def _events_after(principal: Principal, after: int, kinds: Sequence[str]) -> Any:
+    # Every event is read (records' states move on at each), the payload only of those shown:
+    # of the kinds asked for, and readable (an import's payload can be megabytes).
+    shown = and_(
+        col(Event.kind).in_(sorted(kinds)),
+        or_(
+            col(Event.kind) == "statistics",
+            readable(principal, col(Event.tenant), col(Event.tlp), col(Event.status)),
+        ),
     )
     payload = case((shown, cast(col(Event.payload), Text)), else_=None).label("payload")
     return (
@@ -181,17 +196,18 @@ def page(
     items: list[dict[str, Any]] = []
     last, scanned = after, 0
     while len(items) < limit and scanned < MAX_SCAN:
-        rows = session.execute(_events_after(principal, last)).all()
+        rows = session.execute(_events_after(principal, last, kinds)).all()
         batch, beyond = rows[:_BATCH], len(rows) > _BATCH
         if not batch:
             return FeedPage(items=items, last_seq=last, has_more=False)
-        # Where each record stood before this batch, for the events the reader may not see;
-        # within the batch, each record event moves it on.
+        # Where each record stood before this batch, for the events of the kinds asked for that
+        # the reader may not see; within the batch, each record event moves it on.
         # (A record's first event has nothing before it.)
         hidden = {
             e.record_id
             for e in batch
             if e.kind in RECORD_KINDS
+            and e.kind in kinds
             and e.record_id is not None
             and e.action != "created"
             and not _visible(principal, e)
