@@ -1,5 +1,7 @@
 """The one sharing rule, checked for every role × marking × status × own/foreign tenant, in
-Python and as SQL against the real records table (on PostgreSQL under row-level security too)."""
+Python and as SQL against the real records table (on PostgreSQL under row-level security too);
+and the statistics rule (who sees exact figures) for every role × own/foreign/regional REF_AREA,
+in Python and as SQL against the real cube table."""
 
 from __future__ import annotations
 
@@ -10,9 +12,17 @@ from sqlmodel import col, select
 
 from recnet.auth.principal import ANONYMOUS, Principal, Role
 from recnet.auth.scopes import Scope
-from recnet.auth.visibility import Tlp, may_change, may_read, readable
-from recnet.db import Database, set_tenant
-from recnet.models import Record
+from recnet.auth.visibility import (
+    Tlp,
+    exact_statistics,
+    may_change,
+    may_read,
+    readable,
+    sees_exact_statistics,
+)
+from recnet.db import Database, set_tenant, utcnow
+from recnet.models import CubeCell, Record
+from recnet.schemas.statistics import REGION
 from tests.conftest import owner_database
 
 TENANTS = ("UZB", "KAZ")
@@ -33,6 +43,18 @@ EXPECTED_FOREIGN = {
     "partner": {"CLEAR", "GREEN"},
     "secretariat": {"CLEAR", "GREEN", "AMBER"},
     "uzbekistan": {"CLEAR", "GREEN", "AMBER"},
+}
+
+# A member state's own figures, another's, and the regional total no state owns.
+REF_AREAS = ("UZB", "KAZ", REGION)
+
+# The statistics table of auth/visibility.py: the REF_AREAs whose exact figures each one sees.
+EXPECTED_EXACT = {
+    "anonymous": set(),
+    "researcher": set(),
+    "partner": set(),
+    "secretariat": {"UZB", "KAZ", REGION},
+    "uzbekistan": {"UZB"},
 }
 
 
@@ -92,4 +114,42 @@ def test_sql_rule_selects_exactly_what_the_python_rule_allows(
             for tenant, tlp, status in itertools.product(TENANTS, Tlp, STATUSES)
             if may_read(principal, tenant=tenant, tlp=tlp.value, status=status)
         }
+        assert selected == expected, name
+
+
+@pytest.mark.parametrize("name", sorted(PRINCIPALS))
+def test_exact_statistics_only_for_the_owning_state_and_the_secretariat(name: str) -> None:
+    exact = {area for area in REF_AREAS if sees_exact_statistics(PRINCIPALS[name], area)}
+    assert exact == EXPECTED_EXACT[name]
+
+
+def test_sql_statistics_rule_selects_exactly_what_the_python_rule_allows(
+    database: Database, db_url: str
+) -> None:
+    with owner_database(db_url).transaction() as session:
+        for ref_area in REF_AREAS:
+            session.add(
+                CubeCell(
+                    ref_area=ref_area,
+                    indicator="RETURNED",
+                    sex="_T",
+                    age="_T",
+                    counterpart_area="_T",
+                    time_period="2024",
+                    frequency="A",
+                    derived=ref_area == REGION,
+                    exact_value=3,
+                    published_value=None,
+                    conf_status="C",
+                    updated_at=utcnow(),
+                )
+            )
+    for name, principal in PRINCIPALS.items():
+        with database.transaction() as session:
+            set_tenant(session, principal.tenant)
+            query = select(CubeCell.ref_area).where(
+                exact_statistics(principal, col(CubeCell.ref_area))
+            )
+            selected = set(session.exec(query))
+        expected = {area for area in REF_AREAS if sees_exact_statistics(principal, area)}
         assert selected == expected, name

@@ -1,4 +1,5 @@
-"""The one sharing rule: which records a principal may read, and which it may change.
+"""The one sharing rule: which records a principal may read and change, and whose statistics
+it sees exact.
 
 Every read path (list, get, search, export, feed) builds its query with ``readable``; every write
 checks ``may_change``. A record the caller may not see or change is answered 404, never 403.
@@ -12,6 +13,18 @@ checks ``may_change``. A record the caller may not see or change is answered 404
 | AMBER+STRICT, RED   | the owning tenant only                                     |
 
 Drafts are read only by their own tenant, whatever their marking.
+
+Statistics are read by everyone, anonymous included, from the cube protected by disclosure
+control; exact figures are only for the readers below. Every statistics path (queries, exports,
+the change feed) asks ``sees_exact_statistics`` of a cell's REF_AREA, or builds its SQL with
+``exact_statistics``.
+
+| reader                  | figures of a REF_AREA                                      |
+|-------------------------|------------------------------------------------------------|
+| the owning member state | exact, for its own REF_AREA                                |
+| the secretariat         | exact, for every REF_AREA (the regional total too)         |
+| everyone else           | the protected cube: published values and their             |
+|                         | confidentiality status, withheld cells empty               |
 """
 
 from __future__ import annotations
@@ -19,7 +32,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from recnet.auth.principal import Principal, Role
 from recnet.auth.scopes import Scope
@@ -68,4 +81,27 @@ def may_change(principal: Principal, *, tenant: str, scope: Scope) -> bool:
     return principal.tenant is not None and principal.tenant == tenant and principal.has(scope)
 
 
-__all__ = ["SHARED_MARKINGS", "Tlp", "may_change", "may_read", "readable"]
+def sees_exact_statistics(principal: Principal, ref_area: str) -> bool:
+    """Whether the principal sees the exact figures of cells of this REF_AREA (else the
+    protected cube's)."""
+    if principal.role is Role.secretariat:
+        return True
+    return principal.tenant is not None and principal.tenant == ref_area
+
+
+def exact_statistics(principal: Principal, ref_area: Any) -> ColumnElement[bool]:
+    """The SQL condition equal to ``sees_exact_statistics`` for cells with this REF_AREA column."""
+    if principal.role is Role.secretariat:
+        return true()
+    return ref_area == principal.tenant if principal.tenant is not None else false()
+
+
+__all__ = [
+    "SHARED_MARKINGS",
+    "Tlp",
+    "exact_statistics",
+    "may_change",
+    "may_read",
+    "readable",
+    "sees_exact_statistics",
+]

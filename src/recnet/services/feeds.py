@@ -25,9 +25,8 @@ from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
 from recnet.auth.principal import Principal
-from recnet.auth.visibility import may_read, readable
+from recnet.auth.visibility import may_read, readable, sees_exact_statistics
 from recnet.models import CubeCell, Event
-from recnet.services import statistics
 
 RECORD_KINDS = ("practice", "programme")
 KINDS = (*RECORD_KINDS, "statistics")
@@ -121,7 +120,7 @@ def _statistics_item(
         "occurred_at": event.occurred_at.isoformat(),
         "columns": [*columns, "CONF_STATUS"],
     }
-    if statistics.sees_exact(principal, tenant):
+    if sees_exact_statistics(principal, tenant):
         item["changes"] = [[*change, "F"] for change in changes]
         return item
     # Below the owner's level: the figures as published now (withheld ones null), never exact.

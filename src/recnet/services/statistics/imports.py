@@ -1,0 +1,454 @@
+"""Statistics imports: a member state's observations, validated whole, then written.
+
+An import is parsed (``parse_json``, ``parse_csv``) and validated whole (``validate``: codes,
+periods, values, duplicates, the caller's own REF_AREA; ``check_consistency``: totals against
+their parts), every problem grouped in one report (``Problems``) with its rows. It is then applied
+with set-based writes according to the strategy (``run_import``), with one ``statistics_imported``
+event, and the cube of each touched indicator is rebuilt (``cube.rebuild_cube``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+from sqlalchemy import and_, bindparam, delete, select, text, update
+from sqlmodel import Session
+
+from recnet.auth.principal import Principal
+from recnet.db import bulk_insert, utcnow
+from recnet.errors import ValidationProblem
+from recnet.schemas.statistics import DIMENSIONS, PARTS, TOTAL
+from recnet.schemas.statistics_io import (
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    Conflict,
+    Counts,
+    ImportReport,
+    ObservationIn,
+    Strategy,
+    observation_values,
+    plain_observation,
+)
+from recnet.services import events
+from recnet.services.statistics._tables import HIERARCHICAL, KEY_COLUMNS, OBSERVATIONS, Key
+from recnet.services.statistics.cube import rebuild_cube
+
+MAX_LISTED_ROWS = 100
+
+
+class Row(NamedTuple):
+    """A valid row of an import: its number (line or index), key and attributes."""
+
+    number: int
+    key: Key
+    value: int
+    status: str
+    unit: str
+    source: str | None
+    comment: str | None
+
+    @property
+    def attributes(self) -> tuple[int, str, str, str | None, str | None]:
+        return (self.value, self.status, self.unit, self.source, self.comment)
+
+
+# ---------------------------------------------------------------- problems
+
+
+@dataclass
+class Problems:
+    """Conflicts grouped by (severity, code, column, message): one entry however many rows."""
+
+    groups: dict[tuple[str, str, str | None, str], list[int]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def add(self, severity: str, code: str, column: str | None, message: str, row: int) -> None:
+        self.groups[(severity, code, column, message)].append(row)
+
+    @property
+    def errors(self) -> bool:
+        return any(severity == "error" for severity, *_ in self.groups)
+
+    def error_rows(self) -> set[int]:
+        return {
+            row
+            for (severity, *_), rows in self.groups.items()
+            if severity == "error"
+            for row in rows
+        }
+
+    def report(self) -> list[Conflict]:
+        return [
+            Conflict(
+                severity=severity,
+                code=code,
+                column=column,
+                message=message,
+                rows=sorted(rows)[:MAX_LISTED_ROWS],
+                count=len(rows),
+            )
+            for (severity, code, column, message), rows in sorted(
+                self.groups.items(), key=lambda item: (item[0][0], min(item[1]))
+            )
+        ]
+
+
+_ERROR_CODES = {
+    "invalid_code": "INVALID_CODE",
+    "invalid_period": "INVALID_PERIOD",
+    "missing": "MISSING_VALUE",
+    "extra_forbidden": "UNKNOWN_COLUMN",
+    "string_too_long": "TOO_LONG",
+}
+_MESSAGES = {
+    "INVALID_CODE": "{column} holds a code not in its codelist (see /v1/statistics/structure)",
+    "INVALID_PERIOD": "TIME_PERIOD must be a year, quarter or month: 2024, 2024-Q1 or 2024-03",
+    "MISSING_VALUE": "{column} is required",
+    "UNKNOWN_COLUMN": "{column} is not a column of RR_STATS",
+    "TOO_LONG": "{column} is too long",
+    "INVALID_VALUE": "{column} must be a whole number of persons, 0 or more",
+}
+
+
+def _describe(error: Any) -> tuple[str, str | None, str]:
+    column = str(error["loc"][0]) if error.get("loc") else None
+    code = _ERROR_CODES.get(error["type"], "INVALID_VALUE")
+    message = _MESSAGES[code].format(column=column or "the row")
+    if code == "INVALID_VALUE" and column != "OBS_VALUE":
+        message = f"{column} has an invalid value"
+    return code, column, message
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_json(body: bytes) -> Iterator[tuple[int, Any]]:
+    """Rows of ``{"observations": [...]}``, numbered from 1, each released once handed out."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ValidationProblem("The body is not valid JSON.") from None
+    if not isinstance(document, dict) or not isinstance(document.get("observations"), list):
+        raise ValidationProblem('The body must be {"observations": [ ... ]}.')
+    if set(document) - {"observations"}:
+        raise ValidationProblem('The body may hold only "observations".')
+    items: list[Any] = document.pop("observations")
+    for index in range(len(items)):
+        item, items[index] = items[index], None
+        yield index + 1, item
+
+
+def parse_csv(body: bytes) -> Iterator[tuple[int, Any]]:
+    """Rows of a CSV with a header of RR_STATS column names, numbered by line."""
+    try:
+        text_stream = io.StringIO(body.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ValidationProblem("The CSV is not UTF-8 text.") from None
+    reader = csv.reader(text_stream)
+    header = [h.strip().upper() for h in next(reader, [])]
+    unknown = [h for h in header if h not in COLUMNS]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        raise ValidationProblem(
+            "The CSV header must name RR_STATS columns once each"
+            + (f"; unknown: {', '.join(unknown[:10])}" if unknown else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+            + "."
+        )
+    width = len(header)
+    for row in reader:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != width:
+            yield reader.line_num, {"__width__": len(row)}
+            continue
+        yield (
+            reader.line_num,
+            {name: value for name, value in zip(header, row, strict=True) if value != ""},
+        )
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate(rows: Iterable[tuple[int, Any]], tenant: str, problems: Problems) -> list[Row]:
+    valid: list[Row] = []
+    first_row: dict[Key, int] = {}
+    for number, raw in rows:
+        if isinstance(raw, dict) and "__width__" in raw:
+            problems.add(
+                "error",
+                "MALFORMED_ROW",
+                None,
+                "The row does not have one value per header column",
+                number,
+            )
+            continue
+        values = plain_observation(raw)
+        if values is None:
+            try:
+                values = observation_values(ObservationIn.model_validate(raw))
+            except ValidationError as exc:
+                for error in exc.errors():
+                    problems.add("error", *_describe(error), number)
+                continue
+        if tenant != values[0]:
+            problems.add(
+                "error",
+                "FOREIGN_REF_AREA",
+                "REF_AREA",
+                f"REF_AREA must be your own state ({tenant})",
+                number,
+            )
+            continue
+        key: Key = values[:6]
+        if key in first_row:
+            problems.add(
+                "error",
+                "DUPLICATE_KEY",
+                None,
+                "The same observation (all six dimensions) appears more than once in the batch",
+                number,
+            )
+            continue
+        first_row[key] = number
+        valid.append(Row(number, key, *values[6:]))
+    return valid
+
+
+def check_consistency(rows: Sequence[Row], problems: Problems) -> None:
+    """Totals against their parts, within the batch: a part above its total is an error; complete
+    parts that do not add up to their total are a warning."""
+    by_key = {row.key: row for row in rows}
+    for dimension, position in HIERARCHICAL.items():
+        parts_of = PARTS[dimension]
+        for total in (r for r in rows if r.key[position] == TOTAL):
+            parts = [
+                by_key[k]
+                for code in parts_of
+                if (k := (*total.key[:position], code, *total.key[position + 1 :])) in by_key
+            ]
+            for part in parts:
+                if part.value > total.value:
+                    problems.add(
+                        "error",
+                        "PART_EXCEEDS_TOTAL",
+                        "OBS_VALUE",
+                        f"A part is larger than its {dimension} total",
+                        part.number,
+                    )
+            if len(parts) == len(parts_of) and sum(p.value for p in parts) != total.value:
+                problems.add(
+                    "warning",
+                    "PARTS_DO_NOT_ADD_UP",
+                    "OBS_VALUE",
+                    f"All {dimension} parts are given but do not add up to their total",
+                    total.number,
+                )
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    body: bytes
+    csv: bool
+    strategy: Strategy
+    atomic: bool
+    dry_run: bool
+
+
+def run_import(
+    session: Session, principal: Principal, request: ImportRequest, min_cell: int
+) -> ImportReport:
+    tenant = principal.tenant
+    if tenant is None:
+        raise ValidationProblem("Only a member state imports statistics.")
+    problems = Problems()
+    parsed = parse_csv(request.body) if request.csv else parse_json(request.body)
+    rows = validate(parsed, tenant, problems)
+    received = len(rows) + len({r for rs in problems.groups.values() for r in rs})
+    if request.strategy != "delete":
+        check_consistency(rows, problems)
+
+    if session.get_bind().dialect.name == "postgresql":
+        # One import of a tenant at a time, from reading what exists to writing: two
+        # overlapping imports would otherwise both plan inserts of the same new keys. (SQLite's
+        # write transactions already queue.) Taken after validation, so the wait is short.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"),
+            {"key": zlib.crc32(f"recnet.import.{tenant}".encode())},
+        )
+    existing = _existing(session, tenant, rows)
+    inserts, updates, deletes, ignored = [], [], [], 0
+    for row in rows:
+        current = existing.get(row.key)
+        if request.strategy == "delete":
+            if current is None:
+                problems.add(
+                    "warning",
+                    "NOT_FOUND",
+                    None,
+                    "There is no such observation to delete",
+                    row.number,
+                )
+            else:
+                deletes.append(row)
+        elif current is None:
+            if request.strategy == "update":
+                problems.add(
+                    "error", "NOT_FOUND", None, "There is no such observation to update", row.number
+                )
+            else:
+                inserts.append(row)
+        elif current == row.attributes:
+            ignored += 1
+        elif request.strategy == "create":
+            problems.add(
+                "error", "ALREADY_EXISTS", None, "This observation exists already", row.number
+            )
+        else:
+            updates.append(row)
+
+    refused = problems.errors and request.atomic
+    if not request.atomic:
+        bad = problems.error_rows()
+        inserts = [r for r in inserts if r.number not in bad]
+        updates = [r for r in updates if r.number not in bad]
+    counts = Counts(received=received, ignored=ignored)
+    if not refused:
+        counts.imported, counts.updated, counts.deleted = len(inserts), len(updates), len(deletes)
+    status = "ERROR" if refused else ("WARNING" if problems.groups else "OK")
+    report = ImportReport(
+        status=status,
+        dry_run=request.dry_run,
+        strategy=request.strategy,
+        atomic=request.atomic,
+        numbering="line" if request.csv else "index",
+        counts=counts,
+        conflicts=problems.report(),
+    )
+    if refused or request.dry_run or not (inserts or updates or deletes):
+        return report
+
+    now = utcnow()
+    _write(session, inserts, updates, deletes, now)
+    changes = [[*r.key[1:], r.value] for r in (*inserts, *updates)] + [
+        [*r.key[1:], None] for r in deletes
+    ]
+    rebuild_cube(session, {r.key[1] for r in (*inserts, *updates, *deletes)}, min_cell)
+    # Last, just before the commit: appending takes the event log's lock until then, and every
+    # other writer waits for it (the rebuild above can take seconds).
+    event = events.append(
+        session,
+        principal,
+        kind="statistics",
+        action="statistics_imported",
+        tenant=tenant,
+        tlp="AMBER",
+        payload={
+            "strategy": request.strategy,
+            "counts": counts.model_dump(),
+            "columns": list(DIMENSIONS[1:]) + ["OBS_VALUE"],
+            "changes": changes,
+        },
+    )
+    report.event = event.seq
+    return report
+
+
+def _existing(session: Session, tenant: str, rows: Sequence[Row]) -> dict[Key, tuple[Any, ...]]:
+    if not rows:
+        return {}
+    indicators = sorted({r.key[1] for r in rows})
+    years = sorted({r.key[5][:4] for r in rows})
+    query = select(
+        *(OBSERVATIONS.c[c] for c in KEY_COLUMNS),
+        OBSERVATIONS.c.obs_value,
+        OBSERVATIONS.c.obs_status,
+        OBSERVATIONS.c.unit_measure,
+        OBSERVATIONS.c.source,
+        OBSERVATIONS.c.comment,
+    ).where(
+        OBSERVATIONS.c.ref_area == tenant,
+        OBSERVATIONS.c.indicator.in_(indicators),
+        OBSERVATIONS.c.time_period >= years[0],
+        OBSERVATIONS.c.time_period < str(int(years[-1]) + 1),
+    )
+    return {tuple(r[:6]): tuple(r[6:]) for r in session.execute(query)}
+
+
+def _key_params(row: Row) -> dict[str, Any]:
+    return {f"k_{c}": v for c, v in zip(KEY_COLUMNS, row.key, strict=True)}
+
+
+def _key_match() -> Any:
+    return and_(*(OBSERVATIONS.c[c] == bindparam(f"k_{c}") for c in KEY_COLUMNS))
+
+
+def _write(
+    session: Session, inserts: list[Row], updates: list[Row], deletes: list[Row], now: datetime
+) -> None:
+    """Set-based writes: one executemany per kind of change, never a statement per row."""
+    if inserts:
+        bulk_insert(
+            session,
+            "observations",
+            (
+                *KEY_COLUMNS,
+                "obs_value",
+                "obs_status",
+                "unit_measure",
+                "source",
+                "comment",
+                "updated_at",
+            ),
+            ((*r.key, *r.attributes, now) for r in inserts),
+            row_security=True,
+        )
+    if updates:
+        statement = (
+            update(OBSERVATIONS)
+            .where(_key_match())
+            .values(
+                obs_value=bindparam("v_value"),
+                obs_status=bindparam("v_status"),
+                unit_measure=bindparam("v_unit"),
+                source=bindparam("v_source"),
+                comment=bindparam("v_comment"),
+                updated_at=bindparam("v_now"),
+            )
+        )
+        session.execute(
+            statement,
+            [
+                {
+                    **_key_params(r),
+                    "v_value": r.value,
+                    "v_status": r.status,
+                    "v_unit": r.unit,
+                    "v_source": r.source,
+                    "v_comment": r.comment,
+                    "v_now": now,
+                }
+                for r in updates
+            ],
+            execution_options={"synchronize_session": False},
+        )
+    if deletes:
+        session.execute(
+            delete(OBSERVATIONS).where(_key_match()),
+            [_key_params(r) for r in deletes],
+            execution_options={"synchronize_session": False},
+        )
