@@ -1,0 +1,953 @@
+"""Statistical disclosure control of the published cube, with an audit that proves it.
+
+Many of the people counted are children returned from armed-conflict zones: a small count can
+identify someone. The cube is published one partition at a time (one indicator and one year: no
+relation crosses them), and each release of a partition keeps this guarantee.
+
+The guarantee
+-------------
+A *view* is what one kind of reader sees: the public view (anonymous readers, researchers and
+partners see the same protected figures) and the view of each member state (its own cells
+exactly, everyone else's protected). Take everything a view can read through any path, and every
+additive relation the cube implies (a total ``_T`` and its parts along SEX, AGE and
+COUNTERPART_AREA; the regional total CAS and the member states; a year, its quarters and its
+months; a quarter and its months), in every release of the partition since it was first
+published. Then for every withheld cell, solving the relations by linear programming with every
+published figure fixed and every count non-negative:
+
+1. its value is not determined: the smallest and largest consistent values differ;
+2. the consistent values span at least ``threshold`` whole numbers (``RECNET_MIN_CELL``, default
+   5: for instance 0 to 4, or 2 to 6), so a reader learns nothing sharper than "a small number,
+   maybe none";
+3. readers below the owner see one confidential status for every withheld cell (``C``): whether
+   it was withheld for being small or to protect another is not shown;
+4. it holds over time: a reader who kept every earlier release learns nothing more. A cell's
+   value is a *version*; a release is judged together with every earlier release's relations
+   among the versions then current (a version unchanged across releases is one unknown, as a
+   reader who follows the change feed knows which cells an import changed).
+
+Zero is published (it identifies nobody). What it does not promise: a relation that does not
+add up in the reported figures (a stock at the year's end is not the sum of its quarters, or an
+agency's total differs from its parts) is not used, because no reader can solve with it; and a
+reader who learns figures from outside recnet (a press release, the agency itself) can combine
+them with what is published.
+
+How
+---
+``protect`` decides the statuses of a new release. Cells of 1 to ``threshold - 1`` persons are
+withheld (primary). A version withheld before stays withheld, and one published before stays
+published (withholding it again would hide nothing from a reader who kept it). Then secondary
+suppression: first the cheap rule that no relation may have exactly one withheld cell, then the
+audit, and for each connected group of withheld cells that fails it one more cell is withheld
+(the smallest count that can hide the failing one, near it), until the audit passes for every
+view. The audit (``audit``) is the judge: for each view it solves, per connected component of
+unknown cells (published cells are constants), the minimum and maximum of each withheld cell with
+HiGHS; a solution found on the way that already moves another cell far enough settles that cell
+too, so most cells need no LP of their own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from itertools import combinations, product
+from operator import itemgetter
+from typing import Final, NamedTuple
+
+import highspy
+import numpy as np
+
+from recnet.schemas.statistics import (
+    DIMENSIONS,
+    MEMBER_STATES,
+    PARTS,
+    REGION,
+    TOTAL,
+    normalise_period,
+    period_frequency,
+    period_quarter,
+    period_year,
+)
+
+# Dimension values in DIMENSIONS order.
+Key = tuple[str, str, str, str, str, str]
+
+PUBLISHED: Final = "F"
+PRIMARY: Final = "C"
+SECONDARY: Final = "D"
+# The one status readers below the owner see for a withheld cell, primary or secondary.
+CONFIDENTIAL: Final = "C"
+# A version still current: it has no end.
+CURRENT: Final = math.inf
+
+_EPSILON = 1e-6
+_REF_AREA = DIMENSIONS.index("REF_AREA")
+_TIME_PERIOD = DIMENSIONS.index("TIME_PERIOD")
+_STATES = tuple(sorted(code.id for code in MEMBER_STATES))
+
+# ---------------------------------------------------------------- the relations of a table
+
+# The kinds of relation. A cell can be the total of several relations (a year totals both its
+# quarters and its months), so a relation is named by one int: index of its total * _KINDS + kind.
+_REGION_KIND, _YEAR_QUARTERS, _YEAR_MONTHS, _QUARTER_MONTHS = range(4)
+
+
+@dataclass(frozen=True)
+class _Hierarchy:
+    """A dimension with a total code and part codes: _T and its parts, or the region and its
+    member states."""
+
+    kind: int
+    position: int
+    total: str
+    parts: tuple[str, ...]
+
+
+_HIERARCHIES = (
+    *(
+        _Hierarchy(_QUARTER_MONTHS + 1 + n, DIMENSIONS.index(dim), TOTAL, tuple(sorted(codes)))
+        for n, (dim, codes) in enumerate(PARTS.items())
+    ),
+    _Hierarchy(_REGION_KIND, _REF_AREA, REGION, _STATES),
+)
+_KINDS = _QUARTER_MONTHS + 1 + len(PARTS)
+
+
+@dataclass(frozen=True)
+class _Period:
+    """How one period is related to others: the periods it is a part of, and it is the total of."""
+
+    parents: tuple[tuple[int, str], ...]
+    parts: dict[int, tuple[str, ...]]
+
+
+def _period(period: str) -> _Period:
+    if normalise_period(period) != period:
+        raise ValueError(
+            f"TIME_PERIOD {period!r} is not a normalised period (2024, 2024-Q1, 2024-03)"
+        )
+    year = period_year(period)
+    frequency = period_frequency(period)
+    if frequency == "A":
+        quarters = tuple(f"{year}-Q{q}" for q in range(1, 5))
+        months = tuple(f"{year}-{m:02d}" for m in range(1, 13))
+        return _Period((), {_YEAR_QUARTERS: quarters, _YEAR_MONTHS: months})
+    if frequency == "Q":
+        first = (int(period[6]) - 1) * 3 + 1
+        months = tuple(f"{year}-{m:02d}" for m in range(first, first + 3))
+        return _Period(((_YEAR_QUARTERS, year),), {_QUARTER_MONTHS: months})
+    quarter = period_quarter(period)
+    assert quarter is not None  # a monthly period always falls in a quarter
+    return _Period(((_YEAR_MONTHS, year), (_QUARTER_MONTHS, quarter)), {})
+
+
+# Cells are found by number rather than by key. The codes present in each dimension are ranked
+# in order, and a key is read as a number whose digits (most significant first, in mixed radix)
+# are the ranks of its codes: numbers sort as their keys do, and the cell that differs from
+# another in one code (its total, a part, a parent period) is found by adding a difference of
+# digits, instead of building a tuple of six strings and hashing it.
+
+
+class _Digit(NamedTuple):
+    """One dimension's digit: the rank of each code present, and its radix and weight."""
+
+    ranks: dict[str, int]
+    radix: int
+    weight: int
+
+
+def _digits(columns: list[list[str]]) -> list[_Digit]:
+    codes = [sorted(set(column)) for column in columns]
+    weights = [1] * len(codes)
+    for position in range(len(codes) - 2, -1, -1):
+        weights[position] = weights[position + 1] * len(codes[position + 1])
+    return [
+        _Digit({code: rank for rank, code in enumerate(ranked)}, len(ranked), weight)
+        for ranked, weight in zip(codes, weights, strict=True)
+    ]
+
+
+class _Along(NamedTuple):
+    """A hierarchy in numbers: the total's rank, the part ranks present, and what to add to the
+    total's number for each part's."""
+
+    kind: int
+    weight: int
+    radix: int
+    total: int
+    parts: frozenset[int]
+    to_parts: tuple[int, ...]
+
+
+class _PeriodLinks(NamedTuple):
+    """A period's relations in numbers: what to add for each parent present (with the kind of
+    relation), and for the parts present of each kind."""
+
+    parents: tuple[tuple[int, int], ...]
+    parts: dict[int, tuple[int, ...]]
+
+
+class Table:
+    """The cells of one partition (keys in order, indexed from 0) and the relations among them.
+
+    A relation is a total and its present parts; it exists only when the total and at least one
+    part are present. It is named by an int (see ``_KINDS``).
+    """
+
+    def __init__(self, keys: Sequence[Key]) -> None:
+        self.keys = list(keys)
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        if not self.keys:
+            self._numbers: list[int] = []
+            self._find: dict[int, int] = {}
+            return
+        columns = [list(map(itemgetter(p), self.keys)) for p in range(len(DIMENSIONS))]
+        digits = _digits(columns)
+        period_digit = digits[_TIME_PERIOD]
+        self._period_weight, self._period_radix = period_digit.weight, period_digit.radix
+        self._periods = self._period_links(period_digit)
+        self._alongs = self._along(digits)
+        self._along_of = {along.kind: along for along in self._alongs}
+        weighted = [
+            map({code: rank * d.weight for code, rank in d.ranks.items()}.__getitem__, column)
+            for column, d in zip(columns, digits, strict=True)
+        ]
+        self._numbers = list(map(sum, zip(*weighted, strict=True)))
+        self._find = dict(zip(self._numbers, range(len(self._numbers)), strict=True))
+        self._parts: dict[int, list[int]] = {}
+
+    @staticmethod
+    def _along(digits: list[_Digit]) -> list[_Along]:
+        found = []
+        for hierarchy in _HIERARCHIES:
+            ranks, radix, weight = digits[hierarchy.position]
+            total = ranks.get(hierarchy.total)
+            if total is None:
+                continue
+            parts = [ranks[code] for code in hierarchy.parts if code in ranks]
+            to_parts = tuple((part - total) * weight for part in parts)
+            found.append(_Along(hierarchy.kind, weight, radix, total, frozenset(parts), to_parts))
+        return found
+
+    @staticmethod
+    def _period_links(digit: _Digit) -> list[_PeriodLinks]:
+        ranks, _, weight = digit
+        links = []
+        for period, rank in ranks.items():  # in rank order
+            related = _period(period)
+            parents = tuple(
+                (kind, (ranks[parent] - rank) * weight)
+                for kind, parent in related.parents
+                if parent in ranks
+            )
+            parts = {
+                kind: tuple((ranks[part] - rank) * weight for part in periods if part in ranks)
+                for kind, periods in related.parts.items()
+            }
+            links.append(_PeriodLinks(parents, parts))
+        return links
+
+    def parts(self, relation: int) -> list[int]:
+        """The present parts of a relation; empty when there are none (no relation, then)."""
+        found = self._parts.get(relation)
+        if found is not None:
+            return found
+        total, kind = divmod(relation, _KINDS)
+        number = self._numbers[total]
+        along = self._along_of.get(kind)
+        if along is not None:
+            differences = along.to_parts
+        else:
+            period = number // self._period_weight % self._period_radix
+            differences = self._periods[period].parts[kind]
+        find = self._find.get
+        found = self._parts[relation] = [
+            i for i in map(find, [number + d for d in differences]) if i is not None
+        ]
+        return found
+
+    @staticmethod
+    def total(relation: int) -> int:
+        return relation // _KINDS
+
+    def relations_of(self, i: int) -> list[int]:
+        """Every relation cell ``i`` is in, as a part or as the total."""
+        number = self._numbers[i]
+        find = self._find.get
+        names: list[int] = []
+        kinds: list[int] = []  # of the relations it may be the total of
+        for kind, weight, radix, total_rank, part_ranks, _ in self._alongs:
+            rank = number // weight % radix
+            if rank == total_rank:
+                kinds.append(kind)
+            elif rank in part_ranks:
+                total = find(number + (total_rank - rank) * weight)
+                if total is not None:
+                    names.append(total * _KINDS + kind)
+        period = self._periods[number // self._period_weight % self._period_radix]
+        for kind, difference in period.parents:
+            total = find(number + difference)
+            if total is not None:
+                names.append(total * _KINDS + kind)
+        kinds.extend(period.parts)
+        for kind in kinds:
+            if self.parts(i * _KINDS + kind):
+                names.append(i * _KINDS + kind)
+        return names
+
+    def relations(self) -> Iterator[int]:
+        """Every relation of the table, once."""
+        for i in range(len(self.keys)):
+            for relation in self.relations_of(i):
+                if relation // _KINDS == i:
+                    yield relation
+
+
+def _check(cells: Mapping[Key, int]) -> None:
+    for key, value in cells.items():
+        if len(key) != len(DIMENSIONS):
+            raise ValueError(f"key {key!r} does not have one value per dimension {DIMENSIONS}")
+        if value < 0:
+            raise ValueError(f"cell {key!r} has a negative count {value}")
+
+
+# ---------------------------------------------------------------- versions and their relations
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """A value a cell had from release ``since`` until (not including) release ``until``, and
+    whether it was withheld."""
+
+    key: Key
+    since: int
+    until: float  # an int, or CURRENT
+    value: int
+    withheld: bool
+
+
+class Equation(NamedTuple):
+    """``total = sum(parts)`` among versions (indices into a list of versions)."""
+
+    total: int
+    parts: tuple[int, ...]
+
+
+def equations(
+    versions: Sequence[Version], *, relevant: Sequence[bool] | None = None
+) -> list[Equation]:
+    """Every relation that held exactly among the versions current together in some release,
+    once each. With ``relevant`` (one flag per version), only relations that hold a relevant
+    version are kept: relations among published figures alone tell nothing."""
+    flags = relevant if relevant is not None else [v.withheld for v in versions]
+    boundaries = sorted(
+        {v.since for v in versions} | {int(v.until) for v in versions if v.until != CURRENT}
+    )
+    found: dict[Equation, None] = {}
+    for release in boundaries:
+        alive = [i for i, v in enumerate(versions) if v.since <= release < v.until]
+        if not any(flags[i] for i in alive):
+            continue
+        alive.sort(key=lambda i: versions[i].key)
+        table = Table([versions[i].key for i in alive])
+        for relation in table.relations():
+            total = alive[Table.total(relation)]
+            parts = tuple(alive[p] for p in table.parts(relation))
+            if not (flags[total] or any(flags[p] for p in parts)):
+                continue
+            if versions[total].value != sum(versions[p].value for p in parts):
+                continue  # it does not add up: no reader can solve with it
+            found.setdefault(Equation(total, parts), None)
+    return list(found)
+
+
+# ---------------------------------------------------------------- the audit
+
+
+PUBLIC: Final = "public"
+
+
+class Failure(NamedTuple):
+    """A withheld version a view can narrow below the threshold (or a published small count)."""
+
+    view: str  # PUBLIC, or the member state whose view it is
+    version: int
+    low: float
+    high: float
+
+    def describe(self, versions: Sequence[Version]) -> str:
+        v = versions[self.version]
+        key = ".".join(v.key)
+        if not v.withheld:
+            return f"{key}: a count of {v.value} is published ({self.view} view)"
+        until = "now" if v.until == CURRENT else f"release {int(v.until) - 1}"
+        return (
+            f"{key} (value {v.value}, releases {v.since} to {until}): the {self.view} view "
+            f"narrows it to {self.low:g}..{self.high:g}"
+        )
+
+
+Rows = list[tuple[list[int], list[float], float]]
+
+
+class _Solver:
+    """One HiGHS instance, reused for every LP of an audit."""
+
+    def __init__(self) -> None:
+        # The bare core class: the Python wrapper prints a banner on every construction.
+        self.highs = highspy._core._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.solves = 0
+
+    def load(self, n: int, rows: Rows) -> None:
+        """The LP: ``n`` non-negative columns, each row an equation (columns, coefficients,
+        right-hand side)."""
+        by_column: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        for r, (columns, coefficients, _) in enumerate(rows):
+            for c, a in zip(columns, coefficients, strict=True):
+                by_column[c].append((r, a))
+        starts, indices, values = [0], [], []
+        for entries in by_column:
+            for r, a in entries:
+                indices.append(r)
+                values.append(a)
+            starts.append(len(indices))
+        lp = highspy.HighsLp()
+        lp.num_col_ = n
+        lp.num_row_ = len(rows)
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = np.zeros(n)
+        lp.col_upper_ = np.full(n, highspy.kHighsInf)
+        lp.row_lower_ = np.array([rhs for _, _, rhs in rows], dtype=float)
+        lp.row_upper_ = lp.row_lower_
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
+        lp.a_matrix_.index_ = np.array(indices, dtype=np.int32)
+        lp.a_matrix_.value_ = np.array(values, dtype=float)
+        self.highs.clearModel()
+        self.highs.passModel(lp)
+
+    def extreme(self, column: int, sign: float, cap: float) -> np.ndarray:
+        """A solution that minimises (sign 1) or maximises (sign -1) one column, which is held
+        at or below ``cap`` meanwhile."""
+        highs = self.highs
+        highs.changeColCost(column, sign)
+        highs.changeColBounds(column, 0.0, cap)
+        highs.run()
+        self.solves += 1
+        status = highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            message = highs.modelStatusToString(status)
+            raise RuntimeError(f"the disclosure audit's LP ended {message}")
+        solution = np.array(highs.getSolution().col_value)
+        highs.changeColCost(column, 0.0)
+        highs.changeColBounds(column, 0.0, highspy.kHighsInf)
+        return solution
+
+
+def _span(low: float, high: float) -> int:
+    """How many whole numbers lie in [low, high]."""
+    return math.floor(high + _EPSILON) - math.ceil(low - _EPSILON) + 1
+
+
+class _System:
+    """The versions of a partition, the equations among them, and which versions are withheld
+    (changed by ``protect`` as it withholds more): what the audit solves."""
+
+    def __init__(self, versions: Sequence[Version], found: Sequence[Equation]) -> None:
+        self.keys = [v.key for v in versions]
+        self.values = [v.value for v in versions]
+        self.owners = [v.key[_REF_AREA] for v in versions]
+        self.withheld = [v.withheld for v in versions]
+        self.found = list(found)
+        self.touching: list[list[int]] = [[] for _ in versions]
+        for n, (total, parts) in enumerate(self.found):
+            for member in (total, *parts):
+                self.touching[member].append(n)
+        self.solver = _Solver()
+
+    def unknown(self, version: int, view: str) -> bool:
+        return self.withheld[version] and self.owners[version] != view
+
+    def judged(self, version: int, view: str) -> bool:
+        """Whether the view's knowledge of this version is judged. A member state judges the
+        other states' cells; a regional total is an unknown to it, but tells it only what it
+        implies about those cells (it knows its own share)."""
+        return view == PUBLIC or self.owners[version] not in (view, REGION)
+
+    def views(self) -> list[str]:
+        """The public view, and each member state that owns a withheld version (a state without
+        one sees what the public sees, as far as withheld cells go)."""
+        owners = {o for o, w in zip(self.owners, self.withheld, strict=True) if w}
+        return [PUBLIC, *sorted(owners & set(_STATES))]
+
+    def component(self, start: int, view: str) -> list[int]:
+        """The versions unknown to ``view`` connected to ``start`` by equations, in order."""
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            member = queue.popleft()
+            for n in self.touching[member]:
+                total, parts = self.found[n]
+                for other in (total, *parts):
+                    if other not in seen and self.unknown(other, view):
+                        seen.add(other)
+                        queue.append(other)
+        return sorted(seen)
+
+    def rows(self, members: Sequence[int], view: str) -> Rows:
+        """The equations among ``members`` (a component), in local column numbers."""
+        local = {m: i for i, m in enumerate(members)}
+        equations = sorted({n for m in members for n in self.touching[m]})
+        rows: Rows = []
+        for n in equations:
+            total, parts = self.found[n]
+            columns: list[int] = []
+            coefficients: list[float] = []
+            rhs = 0.0
+            for member, sign in ((total, 1.0), *((p, -1.0) for p in parts)):
+                if self.unknown(member, view):
+                    columns.append(local[member])
+                    coefficients.append(sign)
+                else:
+                    rhs -= sign * self.values[member]
+            rows.append((columns, coefficients, rhs))
+        return rows
+
+    def check(self, members: Sequence[int], view: str, threshold: int) -> list[Failure]:
+        """Solve one component: the judged versions it narrows too far."""
+        truth = np.array([self.values[m] for m in members], dtype=float)
+        settled = np.array([not self.judged(m, view) for m in members], dtype=bool)
+        if settled.all():
+            return []
+        rows = self.rows(members, view)
+        if not rows:
+            return []  # no equation: each version is anything from 0 up
+        self.solver.load(len(members), rows)
+        reach = threshold - 1
+        failures = []
+        for i, member in enumerate(members):
+            if settled[i]:
+                continue
+            # A solution that moves another version far enough from its value settles it too.
+            high = self.solver.extreme(i, -1.0, truth[i] + reach)
+            settled |= np.abs(high - truth) >= reach - _EPSILON
+            if settled[i]:
+                continue
+            low = self.solver.extreme(i, 1.0, highspy.kHighsInf)
+            settled |= np.abs(low - truth) >= reach - _EPSILON
+            if _span(low[i], high[i]) < threshold:
+                failures.append(Failure(view, member, low[i], high[i]))
+        return failures
+
+    def audit_view(self, view: str, threshold: int) -> list[Failure]:
+        failures = [
+            Failure(view, i, value, value)
+            for i, value in enumerate(self.values)
+            if not self.withheld[i] and 1 <= value < threshold and self.judged(i, view)
+        ]
+        done: set[int] = set()
+        for start in range(len(self.values)):
+            if start in done or not self.unknown(start, view):
+                continue
+            members = self.component(start, view)
+            done.update(members)
+            failures.extend(self.check(members, view, threshold))
+        return failures
+
+    def audit(self, threshold: int) -> list[Failure]:
+        return [f for view in self.views() for f in self.audit_view(view, threshold)]
+
+
+def audit(
+    versions: Sequence[Version], threshold: int, found: Sequence[Equation] | None = None
+) -> list[Failure]:
+    """Every failure of the guarantee over these versions (every release of one partition), for
+    every view. Empty when the guarantee holds."""
+    if threshold < 1:
+        raise ValueError(f"threshold must be at least 1, not {threshold}")
+    return _System(versions, equations(versions) if found is None else found).audit(threshold)
+
+
+# ---------------------------------------------------------------- hypercubes
+
+# A move along one dimension: codes and the sign each moves with, such that every relation of
+# that dimension still adds up (a part and a sibling in opposite directions, a part and its
+# total together, a year with a quarter and a month of it...).
+Move = tuple[tuple[str, int], ...]
+_HIERARCHICAL = {DIMENSIONS.index(dim): (TOTAL, codes) for dim, codes in PARTS.items()}
+_YEAR_PERIODS = 17  # a year, its quarters and its months
+
+
+def _year_periods(year: str) -> list[str]:
+    return [
+        year,
+        *(f"{year}-Q{q}" for q in range(1, 5)),
+        *(f"{year}-{m:02d}" for m in range(1, 13)),
+    ]
+
+
+def _period_relations(present: frozenset[str]) -> list[tuple[str, tuple[str, ...]]]:
+    relations = []
+    for period in sorted(present):
+        for parts in _period(period).parts.values():
+            found = tuple(p for p in parts if p in present)
+            if found:
+                relations.append((period, found))
+    return relations
+
+
+_PERIOD_MOVES: dict[tuple[str, frozenset[str]], list[Move]] = {}
+
+
+def _period_moves(period: str, present: frozenset[str]) -> list[Move]:
+    """Every move of at most four periods, ``period`` up by one, that keeps every relation
+    among the present periods (memoised: a partition has few shapes)."""
+    cached = _PERIOD_MOVES.get((period, present))
+    if cached is not None:
+        return cached
+    relations = _period_relations(present)
+    others = sorted(present - {period})
+    moves: list[Move] = []
+    if not any(period == t or period in ps for t, ps in relations):
+        moves = [((period, 1),)]
+    else:
+        for size in range(1, 4):
+            for chosen in combinations(others, size):
+                for signs in product((1, -1), repeat=size):
+                    move = {period: 1, **dict(zip(chosen, signs, strict=True))}
+                    if all(
+                        move.get(t, 0) == sum(move.get(p, 0) for p in ps) for t, ps in relations
+                    ):
+                        moves.append(tuple(sorted(move.items())))
+            if len(moves) >= 24:
+                break
+    if len(_PERIOD_MOVES) > 10_000:
+        _PERIOD_MOVES.clear()
+    _PERIOD_MOVES[(period, present)] = moves
+    return moves
+
+
+def _replaced(key: Key, position: int, code: str) -> Key:
+    """The key with one dimension's code replaced."""
+    changed = list(key)
+    changed[position] = code
+    return tuple(changed)  # type: ignore[return-value]
+
+
+def _moves(table: Table, i: int) -> list[list[Move]]:
+    """The moves of cell ``i`` along each dimension with a relation (a dimension without one
+    keeps its code)."""
+    key = table.keys[i]
+    index = table.index
+
+    def present(position: int, code: str) -> bool:
+        return _replaced(key, position, code) in index
+
+    found: list[list[Move]] = []
+    moves: list[Move]
+    for position, (total, parts) in _HIERARCHICAL.items():
+        code = key[position]
+        siblings = [p for p in sorted(parts) if p != code and present(position, p)]
+        if code == total:
+            moves = [((code, 1), (p, 1)) for p in siblings]
+        elif code in parts and present(position, total):
+            moves = [((code, 1), (p, -1)) for p in siblings]
+            moves.append(((code, 1), (total, 1)))
+        else:
+            moves = []
+        found.append(moves or [((code, 1),)])
+    area = key[_REF_AREA]
+    if area == REGION:
+        moves = [((area, 1), (s, 1)) for s in _STATES if present(_REF_AREA, s)]
+    elif present(_REF_AREA, REGION):
+        # With the regional total, not another state: a state knows its own cells.
+        moves = [((area, 1), (REGION, 1))]
+    else:
+        moves = []
+    found.append(moves or [((area, 1),)])
+    period = key[_TIME_PERIOD]
+    periods = frozenset(p for p in _year_periods(period[:4]) if present(_TIME_PERIOD, p))
+    found.append(_period_moves(period, periods))
+    return found
+
+
+_POSITIONS = (*_HIERARCHICAL, _REF_AREA, _TIME_PERIOD)
+
+
+def _hypercube(
+    table: Table,
+    i: int,
+    values: Sequence[int],
+    withheld: Sequence[bool],
+    usable: Sequence[bool],
+    threshold: int,
+    widest: int = 3,
+) -> list[int] | None:
+    """The cheapest set of cells to withhold with cell ``i`` so that moving them together
+    (the corners of a hypercube, each up or down) shifts it by ``threshold - 1`` in all, while
+    every relation still adds up: the cells, or None when no such set can be withheld."""
+    key = table.keys[i]
+    index = table.index
+    reach = threshold - 1
+
+    def step_cost(position: int, move: Move) -> int:
+        cost = 0
+        for code, _ in move:
+            if code == key[position]:
+                continue
+            j = index.get(_replaced(key, position, code))
+            if j is None or not (withheld[j] or usable[j]):
+                return 1 << 40
+            cost += 0 if withheld[j] else values[j] + 1
+        return cost
+
+    per_dimension = [
+        sorted(moves, key=partial(step_cost, position))[:widest]
+        for position, moves in zip(_POSITIONS, _moves(table, i), strict=True)
+    ]
+    best: tuple[int, list[int]] | None = None
+    for combination in product(*per_dimension):
+        corners: dict[int, int] = {}
+        cost = 0
+        for assignment in product(*combination):
+            corner = list(key)
+            sign = 1
+            for position, (code, direction) in zip(_POSITIONS, assignment, strict=True):
+                corner[position] = code
+                sign *= direction
+            j = index.get(tuple(corner))  # type: ignore[arg-type]
+            if j is None or not (withheld[j] or usable[j]):
+                break
+            corners[j] = sign
+            if not withheld[j]:
+                cost += values[j] + 1
+            if best is not None and cost >= best[0]:
+                break
+        else:
+            up = min((values[j] for j, s in corners.items() if s < 0), default=1 << 40)
+            down = min(values[j] for j, s in corners.items() if s > 0)
+            if min(up, 1 << 40) + down >= reach and (best is None or cost < best[0]):
+                best = (cost, sorted(j for j in corners if not withheld[j]))
+    return None if best is None else best[1]
+
+
+# ---------------------------------------------------------------- protection
+
+
+class Release(NamedTuple):
+    """A new release of a partition: its cells in key order with their values, statuses (F, C
+    or D) and the release each version began in; the versions it ends; and failures of the
+    audit that no suppression could mend (empty unless history pins a cell)."""
+
+    keys: list[Key]
+    values: list[int]
+    conf: list[str]
+    since: list[int]
+    ended: list[Version]
+    failures: list[str]
+
+
+class Previous(NamedTuple):
+    """A cell as the last release published it."""
+
+    value: int
+    withheld: bool
+    since: int
+
+
+# How many cells near a failing one are tried, one at a time, before all of them are withheld.
+_LOOKAHEAD = 16
+
+
+def protect(
+    cells: Mapping[Key, int],
+    threshold: int,
+    *,
+    previous: Mapping[Key, Previous] | None = None,
+    history: Sequence[Version] = (),
+    release: int = 1,
+) -> Release:
+    """Decide the statuses of release ``release`` of one partition.
+
+    ``cells`` are the exact values now; ``previous`` the cells of the last release and
+    ``history`` the versions earlier releases ended. A cell whose value did not change keeps its
+    version and its status; the others are new versions, decided here.
+    """
+    if threshold < 1:
+        raise ValueError(f"threshold must be at least 1, not {threshold}")
+    previous = previous or {}
+    if min(cells.values(), default=0) < 0 or any(len(k) != len(DIMENSIONS) for k in cells):
+        _check(cells)
+    keys = sorted(cells)
+    values = [cells[key] for key in keys]
+    since: list[int] = []
+    conf: list[str] = []
+    free: list[bool] = []  # decided in this release
+    for key, value in zip(keys, values, strict=True):
+        before = previous.get(key)
+        if before is not None and before.value == value:
+            since.append(before.since)
+            withheld = before.withheld
+            conf.append((PRIMARY if 1 <= value < threshold else SECONDARY) if withheld else "F")
+            free.append(False)
+        else:
+            since.append(release)
+            conf.append(PRIMARY if 1 <= value < threshold else PUBLISHED)
+            free.append(True)
+    ended = [
+        Version(key, before.since, release, before.value, before.withheld)
+        for key, before in sorted(previous.items())
+        if key not in cells or cells[key] != before.value
+    ]
+    table = Table(keys)
+    withheld_now = [status != PUBLISHED for status in conf]
+    usable_now = [
+        status == PUBLISHED and is_free for status, is_free in zip(conf, free, strict=True)
+    ]
+
+    def withhold(i: int) -> None:
+        conf[i] = SECONDARY
+        withheld_now[i] = True
+        usable_now[i] = False
+
+    def cover(i: int) -> bool:
+        """Withhold a hypercube around cell ``i``; False when none can be."""
+        cells = _hypercube(table, i, values, withheld_now, usable_now, threshold)
+        if cells is None:
+            cells = _hypercube(table, i, values, withheld_now, usable_now, threshold, widest=8)
+        for j in cells or ():
+            withhold(j)
+        return cells is not None
+
+    for i in sorted(range(len(keys)), key=lambda i: (values[i], i)):
+        if conf[i] == PRIMARY and free[i]:
+            cover(i)
+
+    # The versions the audit judges: every earlier one (ended by now), then the current ones.
+    past = [*history, *ended]
+    offset = len(past)
+    versions = past + [
+        Version(key, start, CURRENT, value, status != PUBLISHED)
+        for key, value, status, start in zip(keys, values, conf, since, strict=True)
+    ]
+    # Relations among versions that are published, and stay so, tell nothing.
+    relevant = [v.withheld for v in past] + [
+        status != PUBLISHED or is_free for status, is_free in zip(conf, free, strict=True)
+    ]
+    system = _System(versions, equations(versions, relevant=relevant))
+
+    def passes(version: int, view: str) -> bool:
+        members = system.component(version, view)
+        return not any(f.version == version for f in system.check(members, view, threshold))
+
+    def near(version: int, view: str) -> list[int]:
+        """Free published cells in a relation with the version, else with its component; the
+        ones that could hide the threshold on their own first, the smallest of those."""
+        for members in ([version], system.component(version, view)):
+            found = {
+                j
+                for member in members
+                if member >= offset
+                for relation in table.relations_of(member - offset)
+                for j in (Table.total(relation), *table.parts(relation))
+                if usable_now[j] and keys[j][_REF_AREA] != view
+            }
+            if found:
+                return sorted(
+                    found,
+                    key=lambda j: (
+                        (0, values[j]) if values[j] >= threshold - 1 else (1, -values[j]),
+                        j,
+                    ),
+                )
+        return []
+
+    def mend(version: int, view: str) -> bool:
+        """Withhold more so that the version passes: a hypercube around it, else cells near it
+        one at a time, else all of those."""
+        if version >= offset and cover(version - offset):
+            for j in range(len(keys)):
+                system.withheld[offset + j] = withheld_now[j]
+            if passes(version, view):
+                return True
+        candidates = near(version, view)
+        for j in candidates[:_LOOKAHEAD]:
+            system.withheld[offset + j] = True
+            if passes(version, view):
+                withhold(j)
+                return True
+            system.withheld[offset + j] = False
+        for j in candidates:  # no one cell is enough: withhold them all
+            withhold(j)
+            system.withheld[offset + j] = True
+        return bool(candidates)
+
+    while True:
+        failures = system.audit(threshold)
+        mended = False
+        for failure in failures:
+            view, version = failure.view, failure.version
+            if not system.withheld[version] or passes(version, view):
+                continue  # a published small count (history explains it), or mended meanwhile
+            mended = mend(version, view) or mended
+        if not mended:  # what fails now, nothing more can mend
+            final = [
+                Version(v.key, v.since, v.until, v.value, w)
+                for v, w in zip(versions, system.withheld, strict=True)
+            ]
+            return Release(keys, values, conf, since, ended, [f.describe(final) for f in failures])
+
+
+def _singletons(table: Table, values: list[int], conf: list[str], free: list[bool]) -> None:
+    """No relation keeps exactly one withheld cell: one more is withheld (the smallest positive
+    free part; a zero only if no other; the total when no part is free)."""
+    withheld: dict[int, int] = defaultdict(int)
+    for i, status in enumerate(conf):
+        if status != PUBLISHED:
+            for relation in table.relations_of(i):
+                withheld[relation] += 1
+    worklist = deque(relation for relation, count in withheld.items() if count == 1)
+    while worklist:
+        relation = worklist.popleft()
+        if withheld[relation] != 1:
+            continue
+        candidates = [
+            (values[p] == 0, values[p], p)
+            for p in table.parts(relation)
+            if conf[p] == PUBLISHED and free[p]
+        ]
+        total = Table.total(relation)
+        if candidates:
+            chosen = min(candidates)[2]
+        elif conf[total] == PUBLISHED and free[total]:
+            chosen = total
+        else:
+            continue  # nothing may be withheld here: the audit judges
+        conf[chosen] = SECONDARY
+        for other in table.relations_of(chosen):
+            withheld[other] += 1
+            if withheld[other] == 1:
+                worklist.append(other)
+
+
+__all__ = [
+    "CONFIDENTIAL",
+    "CURRENT",
+    "PRIMARY",
+    "PUBLIC",
+    "PUBLISHED",
+    "SECONDARY",
+    "Equation",
+    "Failure",
+    "Previous",
+    "Release",
+    "Table",
+    "Version",
+    "audit",
+    "equations",
+    "protect",
+]
