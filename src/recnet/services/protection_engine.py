@@ -590,7 +590,10 @@ def _year_periods(year: str) -> list[str]:
     ]
 
 
-def _period_relations(present: frozenset[str]) -> list[tuple[str, tuple[str, ...]]]:
+_PeriodRelation = tuple[str, tuple[str, ...]]
+
+
+def _period_relations(present: frozenset[str]) -> list[_PeriodRelation]:
     relations = []
     for period in sorted(present):
         for parts in _period(period).parts.values():
@@ -600,16 +603,19 @@ def _period_relations(present: frozenset[str]) -> list[tuple[str, tuple[str, ...
     return relations
 
 
-_PERIOD_MOVES: dict[tuple[str, frozenset[str]], list[Move]] = {}
+_PERIOD_MOVES: dict[tuple[str, frozenset[str], frozenset[_PeriodRelation]], list[Move]] = {}
 
 
-def _period_moves(period: str, present: frozenset[str]) -> list[Move]:
+def _period_moves(
+    period: str, present: frozenset[str], broken: frozenset[_PeriodRelation]
+) -> list[Move]:
     """Every move of at most four periods, ``period`` up by one, that keeps every relation
-    among the present periods (memoised: a partition has few shapes)."""
-    cached = _PERIOD_MOVES.get((period, present))
+    among the present periods that adds up (not those ``broken``); memoised: a
+    partition has few shapes."""
+    cached = _PERIOD_MOVES.get((period, present, broken))
     if cached is not None:
         return cached
-    relations = _period_relations(present)
+    relations = [r for r in _period_relations(present) if r not in broken]
     others = sorted(present - {period})
     moves: list[Move] = []
     if not any(period == t or period in ps for t, ps in relations):
@@ -627,7 +633,7 @@ def _period_moves(period: str, present: frozenset[str]) -> list[Move]:
                 break
     if len(_PERIOD_MOVES) > 10_000:
         _PERIOD_MOVES.clear()
-    _PERIOD_MOVES[(period, present)] = moves
+    _PERIOD_MOVES[(period, present, broken)] = moves
     return moves
 
 
@@ -638,7 +644,7 @@ def _replaced(key: Key, position: int, code: str) -> Key:
     return tuple(changed)  # type: ignore[return-value]
 
 
-def _moves(table: Table, i: int) -> list[list[Move]]:
+def _moves(table: Table, i: int, values: Sequence[int]) -> list[list[Move]]:
     """The moves of cell ``i`` along each dimension with a relation (a dimension without one
     keeps its code)."""
     key = table.keys[i]
@@ -671,7 +677,15 @@ def _moves(table: Table, i: int) -> list[list[Move]]:
     found.append(moves or [((area, 1),)])
     period = key[_TIME_PERIOD]
     periods = frozenset(p for p in _year_periods(period[:4]) if present(_TIME_PERIOD, p))
-    found.append(_period_moves(period, periods))
+    # Relations of this cell's periods that do not add up (a stock, a total reported apart from
+    # its parts) bind nothing: the audit leaves them out too.
+    value = {p: values[index[_replaced(key, _TIME_PERIOD, p)]] for p in periods}
+    broken = frozenset(
+        (t, parts)
+        for t, parts in _period_relations(periods)
+        if value[t] != sum(value[p] for p in parts)
+    )
+    found.append(_period_moves(period, periods, broken))
     return found
 
 
@@ -707,7 +721,7 @@ def _hypercube(
 
     per_dimension = [
         sorted(moves, key=partial(step_cost, position))[:widest]
-        for position, moves in zip(_POSITIONS, _moves(table, i), strict=True)
+        for position, moves in zip(_POSITIONS, _moves(table, i, values), strict=True)
     ]
     best: tuple[int, list[int]] | None = None
     for combination in product(*per_dimension):
@@ -891,6 +905,21 @@ def protect(
         mended = False
         for failure in failures:
             view, version = failure.view, failure.version
+            i = version - offset
+            if (
+                i >= 0
+                and free[i]
+                and conf[i] == SECONDARY
+                and _span(failure.low, failure.high) == 1
+            ):
+                # Determined by what was published (in this release or before): withholding it
+                # hides nothing, so it is published.
+                conf[i] = PUBLISHED
+                withheld_now[i] = False
+                usable_now[i] = False
+                system.withheld[version] = False
+                mended = True
+                continue
             if not system.withheld[version] or passes(version, view):
                 continue  # a published small count (history explains it), or mended meanwhile
             mended = mend(version, view) or mended

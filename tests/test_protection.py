@@ -1,0 +1,248 @@
+"""The disclosure-control engine against an auditor written apart from it (tests/protection_audit).
+
+Tables are random (hypothesis) and adversarial: chains of relations, states that report alone,
+a region of two reporting states, quarters without months and months without quarters, series of
+releases where an import changes a few cells, and every threshold from 3 to 10. For each, every
+release is protected as the service does it, and the auditor, given everything every view saw in
+every release, must find no withheld cell narrowed to fewer than ``threshold`` whole numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from recnet.services.protection_engine import (
+    CURRENT,
+    PUBLISHED,
+    Previous,
+    Release,
+    Version,
+    audit,
+    protect,
+)
+from recnet.services.statistics.cube import _cube_cells
+from tests.protection_audit import Seen, disclosed
+
+Key = tuple[str, str, str, str, str, str]
+Table = dict[Key, int]
+
+
+def release_series(tables: Sequence[Table], threshold: int) -> tuple[list[Release], list[Seen]]:
+    """Each table's cube published as one more release of the partition, as the service does;
+    and every version with the releases it was shown in."""
+    previous: dict[Key, Previous] = {}
+    history: list[Version] = []
+    shown: dict[tuple[Key, int], tuple[int, bool, set[int]]] = {}
+    releases = []
+    for number, exact in enumerate(tables, start=1):
+        release = protect(
+            _cube_cells(exact), threshold, previous=previous, history=history, release=number
+        )
+        releases.append(release)
+        history.extend(release.ended)
+        previous = {}
+        for key, value, conf, since in zip(
+            release.keys, release.values, release.conf, release.since, strict=True
+        ):
+            withheld = conf != PUBLISHED
+            previous[key] = Previous(value, withheld, since)
+            shown.setdefault((key, since), (value, withheld, set()))[2].add(number)
+    seen = [
+        Seen(key, value, withheld, frozenset(numbers))
+        for (key, _), (value, withheld, numbers) in shown.items()
+    ]
+    return releases, seen
+
+
+def assert_protected(tables: Sequence[Table], threshold: int) -> list[Release]:
+    releases, seen = release_series(tables, threshold)
+    for release in releases:
+        assert release.failures == []
+    found = disclosed(seen, threshold)
+    assert found == [], found[:5]
+    return releases
+
+
+def cell(
+    area: str, sex: str = "F", age: str = "Y0T4", country: str = "SYR", period: str = "2020"
+) -> Key:
+    return (area, "RETURNED", sex, age, country, period)
+
+
+# ---------------------------------------------------------------- examples
+
+
+def test_a_small_cell_is_withheld_and_the_rest_published() -> None:
+    (release,) = assert_protected([{cell("UZB", "F"): 3, cell("UZB", "M"): 40}], 5)
+    statuses = dict(zip(release.keys, release.conf, strict=True))
+    assert statuses[cell("UZB", "F")] == "C"
+    assert statuses[cell("UZB", "M")] != PUBLISHED  # its sibling hides it
+    assert statuses[cell("UZB", "_T", "_T", "_T")] == PUBLISHED
+
+
+def test_zero_is_published() -> None:
+    (release,) = assert_protected([{cell("UZB", "F"): 0, cell("UZB", "M"): 40}], 5)
+    assert set(release.conf) == {PUBLISHED}
+
+
+def test_a_total_of_six_with_a_small_part_does_not_pin_it() -> None:
+    """The flags once told C (1-4) from D (0 or 5+): a total of 6 pinned the C cell to 1."""
+    assert_protected([{cell("UZB", "F"): 1, cell("UZB", "M"): 5}], 5)
+
+
+def test_a_region_of_two_reporting_states() -> None:
+    """The other state knows its own cells: CAS minus its own must not give the small one."""
+    table = {
+        cell("UZB", "F"): 2, cell("UZB", "M"): 40,
+        cell("KAZ", "F"): 30, cell("KAZ", "M"): 31,
+    }  # fmt: skip
+    (release,) = assert_protected([table], 5)
+    statuses = dict(zip(release.keys, release.conf, strict=True))
+    assert statuses[cell("CAS", "F")] != PUBLISHED
+
+
+def test_a_state_that_reports_alone() -> None:
+    assert_protected([{cell("TJK", sex): v for sex, v in (("F", 1), ("M", 2))}], 3)
+
+
+def test_a_chain_of_relations_along_every_dimension() -> None:
+    table = {
+        cell(area, sex, age, country, period): (hash((area, sex, age, country, period)) % 9)
+        for area, sex, age, country, period in itertools.product(
+            ("UZB", "KAZ"), ("F", "M"), ("Y0T4", "Y5T11"), ("SYR", "IRQ"), ("2020-Q1", "2020-Q2")
+        )
+    }
+    assert_protected([table], 5)
+
+
+def test_a_cell_that_turns_small_after_it_was_published() -> None:
+    """Release 1 publishes TJK; release 2 makes it small. With release 1's relations, the
+    region total of release 2 must not give it away."""
+    first = {cell("UZB"): 3, cell("KAZ"): 50, cell("TJK"): 100}
+    second = {**first, cell("TJK"): 2}
+    assert_protected([first, second], 5)
+
+
+def test_a_withheld_partner_that_is_later_published_does_not_expose_the_small_cell() -> None:
+    first = {cell("UZB", "F"): 3, cell("UZB", "M"): 50, cell("KAZ", "F"): 20, cell("KAZ", "M"): 7}
+    second = {**first, cell("UZB", "M"): 51}
+    third = {**second, cell("KAZ", "M"): 9}
+    assert_protected([first, second, third], 5)
+
+
+@pytest.mark.parametrize("threshold", range(3, 11))
+def test_every_threshold(threshold: int) -> None:
+    table = {
+        cell("UZB", sex, age): value
+        for (sex, age), value in zip(
+            itertools.product(("F", "M"), ("Y0T4", "Y5T11", "Y12T17")),
+            (1, 7, 12, 2, 0, 30),
+            strict=True,
+        )
+    }
+    assert_protected([table], threshold)
+
+
+def test_an_unchanged_cell_keeps_its_version_and_status() -> None:
+    first = {cell("UZB", "F"): 3, cell("UZB", "M"): 50, cell("UZB", "F", "Y5T11"): 9}
+    second = {**first, cell("UZB", "F", "Y5T11"): 10}
+    one, two = assert_protected([first, second], 5)
+    before = dict(zip(one.keys, zip(one.conf, one.since, strict=True), strict=True))
+    after = dict(zip(two.keys, zip(two.conf, two.since, strict=True), strict=True))
+    assert after[cell("UZB", "F")] == before[cell("UZB", "F")]
+    assert after[cell("UZB", "F", "Y5T11")][1] == 2
+    assert {v.key for v in two.ended} >= {cell("UZB", "F", "Y5T11")}
+
+
+def test_the_engines_own_audit_finds_a_revealed_cell() -> None:
+    (release,) = assert_protected([{cell("UZB", "F"): 3, cell("UZB", "M"): 40}], 5)
+    versions = [
+        Version(key, since, CURRENT, value, conf != PUBLISHED)
+        for key, value, conf, since in zip(
+            release.keys, release.values, release.conf, release.since, strict=True
+        )
+    ]
+    assert audit(versions, 5) == []
+    revealed = [
+        v if v.key != cell("UZB", "M") else Version(v.key, v.since, v.until, v.value, False)
+        for v in versions
+    ]
+    failures = audit(revealed, 5)
+    assert failures
+    assert any("UZB.RETURNED.F.Y0T4.SYR.2020" in f.describe(revealed) for f in failures)
+
+
+# ---------------------------------------------------------------- random tables
+
+PERIOD_SHAPES = {
+    "years": ("2020",),
+    "quarters": ("2020-Q1", "2020-Q2", "2020-Q3"),
+    "months": ("2020-01", "2020-02", "2020-05"),
+    "quarters and months": ("2020-Q1", "2020-01", "2020-02", "2020-03", "2020-Q2"),
+}
+SMALL_COUNTS = st.one_of(st.integers(0, 6), st.integers(0, 40))
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> Table:
+    states = draw(
+        st.lists(st.sampled_from(("KAZ", "KGZ", "UZB")), min_size=1, max_size=3, unique=True)
+    )
+    sexes = draw(st.sampled_from((("F",), ("F", "M"))))
+    ages = draw(
+        st.lists(st.sampled_from(("Y0T4", "Y5T11", "Y18T59")), min_size=1, max_size=2, unique=True)
+    )
+    countries = draw(st.sampled_from((("SYR",), ("SYR", "IRQ"))))
+    periods = PERIOD_SHAPES[draw(st.sampled_from(sorted(PERIOD_SHAPES)))]
+    keys = list(itertools.product(states, sexes, ages, countries, periods))
+    values = draw(st.lists(SMALL_COUNTS, min_size=len(keys), max_size=len(keys)))
+    return {
+        (area, "RETURNED", sex, age, country, period): value
+        for (area, sex, age, country, period), value in zip(keys, values, strict=True)
+    }
+
+
+@st.composite
+def series(draw: st.DrawFn) -> list[Table]:
+    """A first release, then imports that change, add or remove a few cells."""
+    first = draw(tables())
+    found = [first]
+    for _ in range(draw(st.integers(0, 2))):
+        table = dict(found[-1])
+        keys = sorted(table)
+        for key in draw(st.lists(st.sampled_from(keys), max_size=3, unique=True)):
+            if draw(st.booleans()) or len(table) == 1:
+                table[key] = draw(SMALL_COUNTS)
+            else:
+                del table[key]
+        found.append(table)
+    return found
+
+
+EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@EXAMPLES
+@given(table=tables(), threshold=st.integers(3, 10))
+def test_random_tables_are_protected_for_every_view(table: Table, threshold: int) -> None:
+    assert_protected([table], threshold)
+
+
+@EXAMPLES
+@given(tables=series(), threshold=st.integers(3, 10))
+def test_random_series_of_releases_are_protected_over_time(
+    tables: list[Table], threshold: int
+) -> None:
+    assert_protected(tables, threshold)
+
+
+@pytest.mark.slow
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=series(), threshold=st.integers(3, 10))
+def test_many_random_series_of_releases_are_protected(tables: list[Table], threshold: int) -> None:
+    assert_protected(tables, threshold)
