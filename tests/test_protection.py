@@ -224,7 +224,7 @@ def series(draw: st.DrawFn) -> list[Table]:
     return found
 
 
-EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @EXAMPLES
@@ -242,7 +242,7 @@ def test_random_series_of_releases_are_protected_over_time(
 
 
 @pytest.mark.slow
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables=series(), threshold=st.integers(3, 10))
 def test_many_random_series_of_releases_are_protected(tables: list[Table], threshold: int) -> None:
     assert_protected(tables, threshold)

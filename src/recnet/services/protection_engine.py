@@ -629,7 +629,7 @@ def _period_moves(
                         move.get(t, 0) == sum(move.get(p, 0) for p in ps) for t, ps in relations
                     ):
                         moves.append(tuple(sorted(move.items())))
-            if len(moves) >= 24:
+            if moves:  # the smallest moves only: a larger one withholds more
                 break
     if len(_PERIOD_MOVES) > 10_000:
         _PERIOD_MOVES.clear()
