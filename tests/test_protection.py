@@ -246,3 +246,17 @@ def test_random_series_of_releases_are_protected_over_time(
 @given(tables=series(), threshold=st.integers(3, 10))
 def test_many_random_series_of_releases_are_protected(tables: list[Table], threshold: int) -> None:
     assert_protected(tables, threshold)
+
+
+@pytest.mark.parametrize(
+    ("cells", "threshold", "message"),
+    [
+        ({cell("UZB"): -1}, 5, "negative count"),
+        ({("UZB", "RETURNED", "F"): 3}, 5, "one value per dimension"),
+        ({cell("UZB", period="2020Q1"): 3}, 5, "not a normalised period"),
+        ({cell("UZB"): 3}, 0, "threshold must be at least 1"),
+    ],
+)
+def test_invalid_input_is_refused(cells: dict[Key, int], threshold: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        protect(cells, threshold)
