@@ -1,5 +1,5 @@
-"""The ``recnet`` command: serve, deliver webhooks, migrate, and keep the published OpenAPI
-document current."""
+"""The ``recnet`` command: serve, deliver webhooks, migrate, keep the published OpenAPI
+document current, and the operators' commands (organisations, clients, keys, audits)."""
 
 from __future__ import annotations
 
@@ -217,6 +217,8 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 audit_app = typer.Typer(help="The audit trail (the event log).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+statistics_app = typer.Typer(help="The published statistics.", no_args_is_help=True)
+app.add_typer(statistics_app, name="statistics")
 
 
 @contextmanager
@@ -394,6 +396,40 @@ def audit_verify() -> None:
         )
         raise typer.Exit(1)
     typer.echo(f"event log verified: {checked} events, chain intact")
+
+
+@statistics_app.command("audit")
+def statistics_audit(
+    indicator: Annotated[
+        str | None, typer.Option(help="Only this indicator's partitions, e.g. RETURNED.")
+    ] = None,
+    year: Annotated[
+        str | None, typer.Option(help="Only this year's partitions, e.g. 2024.")
+    ] = None,
+) -> None:
+    """Prove disclosure control over every release of the cube; exit 1 naming each cell a view
+    can narrow below the minimum cell."""
+    from recnet.services import statistics
+
+    if year is not None and not (len(year) == 4 and year.isdigit()):
+        typer.echo("recnet: --year must be a year, e.g. 2024", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    failed = 0
+    with _unit_of_work() as session:
+        for audited in statistics.audit_cube(
+            session, settings.min_cell, indicator=indicator, year=year
+        ):
+            failed += bool(audited.failures)
+            typer.echo(
+                f"{audited.indicator} {audited.year}: {audited.cells:,} cells, "
+                f"{audited.withheld:,} withheld, {len(audited.failures):,} failures"
+            )
+            for failure in audited.failures:
+                typer.echo(f"  {failure}")
+    if failed:
+        typer.echo(f"disclosure audit FAILED in {failed} partition(s)", err=True)
+        raise typer.Exit(1)
 
 
 push_app = typer.Typer(help="Push data from files to a recnet server.", no_args_is_help=True)

@@ -5,12 +5,13 @@ from recnet.models.event import Event
 from recnet.models.idempotency import IdempotencyKey
 from recnet.models.organisation import Organisation, OrganisationKind
 from recnet.models.record import Record, RecordTag
-from recnet.models.statistics import CubeCell, Observation
+from recnet.models.statistics import CubeCell, CubeHistory, Observation
 from recnet.models.subscription import Delivery, Subscription
 
 __all__ = [
     "ApiClient",
     "CubeCell",
+    "CubeHistory",
     "Delivery",
     "Event",
     "IdempotencyKey",

@@ -1,21 +1,24 @@
 """Aggregate statistics: imports with a precise report, the protected cube, and queries.
 
 A member state imports its own figures; each import is validated whole, written, and the cube of
-every indicator it touched is rebuilt: reported cells plus regional totals and annual roll-ups,
-protected once by disclosure control. Readers below member-state level only ever see the cube's
+every partition (an indicator and a year) it touched is rebuilt as a new release: reported cells
+plus regional totals and annual roll-ups, protected by disclosure control together with every
+earlier release. Readers below member-state level only ever see the cube's
 published values; the owning member state (its own REF_AREA) and the secretariat see exact
 figures (the rule is ``auth.visibility.sees_exact_statistics``, and ``exact_statistics`` in SQL).
 
 - ``imports``: parsing (JSON, CSV), validation and its report, ``run_import`` and its writes.
-- ``cube``: ``rebuild_cube``, the cells derived from the observations and their protection.
+- ``cube``: ``rebuild_cube``, the cells derived from the observations and their protection;
+  ``audit_cube``, the disclosure audit of every stored release.
 - ``queries``: ``CubeFilters``, ``cube_query`` and ``published``, the cells as a reader sees them.
 - ``export``: ``csv_in_database``, the CSV export written by the database itself.
-- ``_tables``: the key of a cell and the two tables, shared by the others.
+- ``_tables``: the key of a cell and the tables, shared by the others.
 
 The names callers use are re-exported here: ``from recnet.services import statistics`` is enough.
 """
 
 from recnet.services.statistics._tables import Key
+from recnet.services.statistics.cube import PartitionAudit, audit_cube
 from recnet.services.statistics.export import copies_csv, csv_in_database
 from recnet.services.statistics.imports import ImportRequest, run_import
 from recnet.services.statistics.queries import (
@@ -30,7 +33,9 @@ __all__ = [
     "CubeFilters",
     "ImportRequest",
     "Key",
+    "PartitionAudit",
     "PublishedCell",
+    "audit_cube",
     "copies_csv",
     "csv_in_database",
     "cube_frequency",

@@ -4,7 +4,8 @@ An import is parsed (``parse_json``, ``parse_csv``) and validated whole (``valid
 periods, values, duplicates, the caller's own REF_AREA; ``check_consistency``: totals against
 their parts), every problem grouped in one report (``Problems``) with its rows. It is then applied
 with set-based writes according to the strategy (``run_import``), with one ``statistics_imported``
-event, and the cube of each touched indicator is rebuilt (``cube.rebuild_cube``).
+event, and the cube of each touched partition (an indicator and a year) is rebuilt
+(``cube.rebuild_cube``).
 """
 
 from __future__ import annotations
@@ -347,7 +348,9 @@ def run_import(
     changes = [[*r.key[1:], r.value] for r in (*inserts, *updates)] + [
         [*r.key[1:], None] for r in deletes
     ]
-    rebuild_cube(session, {r.key[1] for r in (*inserts, *updates, *deletes)}, min_cell)
+    rebuild_cube(
+        session, {(r.key[1], r.key[5][:4]) for r in (*inserts, *updates, *deletes)}, min_cell
+    )
     # Last, just before the commit: appending takes the event log's lock until then, and every
     # other writer waits for it (the rebuild above can take seconds).
     event = events.append(
