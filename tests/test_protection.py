@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recnet.services.protection_engine import (
+from recnet.services.statistics.cube import _cube_cells
+from recnet.services.statistics.protection import (
     CURRENT,
     PUBLISHED,
     Previous,
@@ -25,7 +26,6 @@ from recnet.services.protection_engine import (
     audit,
     protect,
 )
-from recnet.services.statistics.cube import _cube_cells
 from tests.protection_audit import Seen, disclosed
 
 Key = tuple[str, str, str, str, str, str]

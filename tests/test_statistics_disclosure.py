@@ -130,7 +130,7 @@ def agencies(open_client: TestClient, database: Database) -> dict[str, dict[str,
 
 
 @settings(
-    max_examples=15,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -144,6 +144,7 @@ def test_no_path_reveals_a_small_count(
     client = open_client
     with owner_database(database.settings.database_url).transaction() as session:
         session.execute(text("DELETE FROM statistics_cube"))
+        session.execute(text("DELETE FROM statistics_cube_history"))
         session.execute(text("DELETE FROM observations"))
     for state in STATES:
         pushed = client.post(

@@ -36,9 +36,7 @@ from recnet.schemas.statistics import (
     TOTAL,
     period_frequency,
 )
-
-# The one import of the disclosure-control engine (it is to move to statistics/protection.py).
-from recnet.services import protection_engine as protection
+from recnet.services.statistics import protection
 from recnet.services.statistics._tables import (
     CUBE,
     HIERARCHICAL,

@@ -37,10 +37,14 @@ How
 ``protect`` decides the statuses of a new release. Cells of 1 to ``threshold - 1`` persons are
 withheld (primary). A version withheld before stays withheld, and one published before stays
 published (withholding it again would hide nothing from a reader who kept it). Then secondary
-suppression: first the cheap rule that no relation may have exactly one withheld cell, then the
-audit, and for each connected group of withheld cells that fails it one more cell is withheld
-(the smallest count that can hide the failing one, near it), until the audit passes for every
-view. The audit (``audit``) is the judge: for each view it solves, per connected component of
+suppression, as tau-Argus's hypercube method does it: around each small cell, the cheapest
+hypercube of cells (one other code along each dimension it has relations in: a sibling part, its
+total, the regional total, a sibling or parent period) whose corners can move together, up and
+down, by ``threshold - 1`` while every relation still adds up; its corners are withheld. Then the
+audit; a cell it still finds narrowed gets a hypercube of its own, else the nearest cells one at a
+time. If a few rounds do not mend it (earlier releases can bind this one), every cell this release
+decides is withheld, and what is still determined by figures published for good is published.
+The audit (``audit``) is the judge: for each view it solves, per connected component of
 unknown cells (published cells are constants), the minimum and maximum of each withheld cell with
 HiGHS; a solution found on the way that already moves another cell far enough settles that cell
 too, so most cells need no LP of their own.
@@ -49,7 +53,7 @@ too, so most cells need no LP of their own.
 from __future__ import annotations
 
 import math
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -774,7 +778,9 @@ class Previous(NamedTuple):
 
 
 # How many cells near a failing one are tried, one at a time, before all of them are withheld.
-_LOOKAHEAD = 16
+_LOOKAHEAD = 4
+# Rounds of audit and mending before the last resort.
+_ROUNDS = 3
 
 
 def protect(
@@ -900,67 +906,41 @@ def protect(
             system.withheld[offset + j] = True
         return bool(candidates)
 
-    while True:
+    def finished(failures: list[Failure]) -> Release:
+        final = [
+            Version(v.key, v.since, v.until, v.value, w)
+            for v, w in zip(versions, system.withheld, strict=True)
+        ]
+        return Release(keys, values, conf, since, ended, [f.describe(final) for f in failures])
+
+    for _ in range(_ROUNDS):
         failures = system.audit(threshold)
+        if not failures:
+            return finished([])
         mended = False
         for failure in failures:
             view, version = failure.view, failure.version
-            i = version - offset
-            if (
-                i >= 0
-                and free[i]
-                and conf[i] == SECONDARY
-                and _span(failure.low, failure.high) == 1
-            ):
-                # Determined by what was published (in this release or before): withholding it
-                # hides nothing, so it is published.
-                conf[i] = PUBLISHED
-                withheld_now[i] = False
-                usable_now[i] = False
-                system.withheld[version] = False
-                mended = True
-                continue
             if not system.withheld[version] or passes(version, view):
                 continue  # a published small count (history explains it), or mended meanwhile
             mended = mend(version, view) or mended
-        if not mended:  # what fails now, nothing more can mend
-            final = [
-                Version(v.key, v.since, v.until, v.value, w)
-                for v, w in zip(versions, system.withheld, strict=True)
-            ]
-            return Release(keys, values, conf, since, ended, [f.describe(final) for f in failures])
-
-
-def _singletons(table: Table, values: list[int], conf: list[str], free: list[bool]) -> None:
-    """No relation keeps exactly one withheld cell: one more is withheld (the smallest positive
-    free part; a zero only if no other; the total when no part is free)."""
-    withheld: dict[int, int] = defaultdict(int)
-    for i, status in enumerate(conf):
-        if status != PUBLISHED:
-            for relation in table.relations_of(i):
-                withheld[relation] += 1
-    worklist = deque(relation for relation, count in withheld.items() if count == 1)
-    while worklist:
-        relation = worklist.popleft()
-        if withheld[relation] != 1:
-            continue
-        candidates = [
-            (values[p] == 0, values[p], p)
-            for p in table.parts(relation)
-            if conf[p] == PUBLISHED and free[p]
-        ]
-        total = Table.total(relation)
-        if candidates:
-            chosen = min(candidates)[2]
-        elif conf[total] == PUBLISHED and free[total]:
-            chosen = total
-        else:
-            continue  # nothing may be withheld here: the audit judges
-        conf[chosen] = SECONDARY
-        for other in table.relations_of(chosen):
-            withheld[other] += 1
-            if withheld[other] == 1:
-                worklist.append(other)
+        if not mended:
+            break
+    # The last resort, rare (earlier releases bind this one in ways no hypercube undoes): every
+    # cell this release decides is withheld. That hides the most; then a withheld cell that is
+    # still determined is determined by what was published for good, and is published (it hides
+    # nothing). The audit judges what is left.
+    for i in range(len(keys)):
+        if usable_now[i]:
+            withhold(i)
+            system.withheld[offset + i] = True
+    for failure in system.audit(threshold):
+        i = failure.version - offset
+        determined = _span(failure.low, failure.high) == 1
+        if failure.view == PUBLIC and i >= 0 and free[i] and conf[i] == SECONDARY and determined:
+            conf[i] = PUBLISHED
+            withheld_now[i] = False
+            system.withheld[failure.version] = False
+    return finished(system.audit(threshold))
 
 
 __all__ = [
