@@ -224,7 +224,9 @@ def series(draw: st.DrawFn) -> list[Table]:
     return found
 
 
-EXAMPLES = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(
+    max_examples=15, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @EXAMPLES
@@ -242,7 +244,9 @@ def test_random_series_of_releases_are_protected_over_time(
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(tables=series(), threshold=st.integers(3, 10))
 def test_many_random_series_of_releases_are_protected(tables: list[Table], threshold: int) -> None:
     assert_protected(tables, threshold)
@@ -260,3 +264,18 @@ def test_many_random_series_of_releases_are_protected(tables: list[Table], thres
 def test_invalid_input_is_refused(cells: dict[Key, int], threshold: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         protect(cells, threshold)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (issue 14 note): when an import removes cells, a release can let a reader "
+    "who kept the earlier one narrow withheld cells of it; the engine reports the failure",
+)
+def test_removing_cells_after_a_release_keeps_the_earlier_one_protected() -> None:
+    first = {
+        cell("KAZ", "F"): 0, cell("KAZ", "M"): 0,
+        cell("KGZ", "F"): 0, cell("KGZ", "M"): 1,
+        cell("UZB", "F"): 2, cell("UZB", "M"): 0,
+    }  # fmt: skip
+    second = {cell("KGZ", "F"): 0, cell("KGZ", "M"): 1, cell("UZB", "F"): 2}
+    assert_protected([first, second], 3)

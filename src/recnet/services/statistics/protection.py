@@ -777,8 +777,6 @@ class Previous(NamedTuple):
     since: int
 
 
-# How many cells near a failing one are tried, one at a time, before all of them are withheld.
-_LOOKAHEAD = 4
 # Rounds of audit and mending before the last resort.
 _ROUNDS = 3
 
@@ -860,10 +858,6 @@ def protect(
     ]
     system = _System(versions, equations(versions, relevant=relevant))
 
-    def passes(version: int, view: str) -> bool:
-        members = system.component(version, view)
-        return not any(f.version == version for f in system.check(members, view, threshold))
-
     def near(version: int, view: str) -> list[int]:
         """Free published cells in a relation with the version, else with its component; the
         ones that could hide the threshold on their own first, the smallest of those."""
@@ -887,21 +881,17 @@ def protect(
         return []
 
     def mend(version: int, view: str) -> bool:
-        """Withhold more so that the version passes: a hypercube around it, else cells near it
-        one at a time, else all of those."""
-        if version >= offset and cover(version - offset):
-            for j in range(len(keys)):
-                system.withheld[offset + j] = withheld_now[j]
-            if passes(version, view):
+        """Withhold more around a failing version: a hypercube around it, else every free cell
+        near it. The next round's audit judges."""
+        if version >= offset:
+            before = sum(withheld_now)
+            cover(version - offset)
+            if sum(withheld_now) > before:
+                for j in range(len(keys)):
+                    system.withheld[offset + j] = withheld_now[j]
                 return True
         candidates = near(version, view)
-        for j in candidates[:_LOOKAHEAD]:
-            system.withheld[offset + j] = True
-            if passes(version, view):
-                withhold(j)
-                return True
-            system.withheld[offset + j] = False
-        for j in candidates:  # no one cell is enough: withhold them all
+        for j in candidates:
             withhold(j)
             system.withheld[offset + j] = True
         return bool(candidates)
@@ -918,10 +908,13 @@ def protect(
         if not failures:
             return finished([])
         mended = False
+        handled: set[tuple[str, int]] = set()
         for failure in failures:
             view, version = failure.view, failure.version
-            if not system.withheld[version] or passes(version, view):
+            if not system.withheld[version] or (view, version) in handled:
                 continue  # a published small count (history explains it), or mended meanwhile
+            # One mend per component and round: it may mend the others too.
+            handled.update((view, member) for member in system.component(version, view))
             mended = mend(version, view) or mended
         if not mended:
             break
