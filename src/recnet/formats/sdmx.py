@@ -171,16 +171,24 @@ def neutralise(cell: str) -> str:
 
 
 class _Chunks:
-    """Collects text and hands it out as UTF-8 chunks of about CHUNK_SIZE characters."""
+    """Collects text and hands it out as UTF-8 chunks of about CHUNK_SIZE characters.
+
+    ``add`` only collects; the writer asks ``full`` and ``take``s. (``add`` used to hand back a
+    chunk when the buffer filled, and a caller that dropped that return value lost the chunk:
+    the SDMX-JSON message lost its end, or came back empty.)
+    """
 
     def __init__(self) -> None:
         self._parts: list[str] = []
         self._size = 0
 
-    def add(self, text: str) -> bytes | None:
+    def add(self, text: str) -> None:
         self._parts.append(text)
         self._size += len(text)
-        return self.take() if self._size >= CHUNK_SIZE else None
+
+    @property
+    def full(self) -> bool:
+        return self._size >= CHUNK_SIZE
 
     def take(self) -> bytes:
         chunk = "".join(self._parts).encode()
@@ -383,8 +391,9 @@ def _sdmx_json(
     else:
         parts = _series_grouped(observations, state)
     for part in parts:
-        if (chunk := out.add(part)) is not None:
-            yield chunk
+        out.add(part)
+        if out.full:
+            yield out.take()
     out.add(f'}}],"structure":{_dumps(state.structure(lang, series))}}}')
     yield out.take()
 

@@ -1,0 +1,273 @@
+"""Every streamed statistics format, with messages many times the chunk size, parsed whole by a
+real client: sdmx1 (SDMX-JSON, SDMX-CSV), pandas and the csv module (CSV).
+
+The SDMX-JSON writer once dropped the chunk handed back when the closing ``structure`` part filled
+the buffer: the message lost its end, or (when everything fitted in one chunk until then) came back
+empty. These tests sweep the message size across the chunk boundary, and make the structure part
+alone larger than a chunk, so that no position of the boundary goes untried.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+import sdmx
+from sdmx.model import common, v30
+
+from recnet.formats.sdmx import (
+    ATTRIBUTES,
+    CHUNK_SIZE,
+    Observation,
+    plain_csv,
+    sdmx_csv,
+    sdmx_json,
+)
+from recnet.schemas.statistics import AGENCY, CODELISTS, DATAFLOW_ID, DIMENSIONS, DSD_ID, VERSION
+
+PREPARED = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+
+
+def cells(n: int, comment_size: int = 0) -> list[Observation]:
+    """n distinct cells sorted by series; every tenth withheld; with ``comment_size``, each cell
+    has its own comment of that length (so SDMX-JSON's structure part grows with n)."""
+    codes = [sorted(CODELISTS[d].ids()) for d in DIMENSIONS[:-1]]
+    periods = [str(year) for year in range(2000, 2030)]
+    result = []
+    for i, key in enumerate(itertools.islice(itertools.product(*codes, periods), n)):
+        withheld = i % 10 == 0
+        comment = f"{i:06d}" + "x" * max(comment_size - 6, 0) if comment_size else None
+        result.append(
+            Observation(
+                key, None if withheld else i, "A", "C" if withheld else "F", comment=comment
+            )
+        )
+    return result
+
+
+def json_encoder(form: str) -> Callable[[list[Observation]], Iterator[bytes]]:
+    return lambda observations: sdmx_json(
+        observations,
+        message_id="big",
+        prepared=PREPARED,
+        dimension_at_observation=form,
+        sorted_by_series=form == "TIME_PERIOD",
+    )
+
+
+def sdmx1_structure() -> v30.Dataflow:
+    agency = common.Agency(id=AGENCY)
+    dsd = v30.DataStructureDefinition(id=DSD_ID, maintainer=agency, version=VERSION)
+    for order, dimension in enumerate(DIMENSIONS):
+        dsd.dimensions.getdefault(dimension, order=order)
+    dsd.measures.getdefault("OBS_VALUE")
+    for attribute in ATTRIBUTES:
+        dsd.attributes.getdefault(attribute)
+    return v30.Dataflow(id=DATAFLOW_ID, maintainer=agency, version=VERSION, structure=dsd)
+
+
+def assert_sdmx1_reads_json(body: bytes, expected: list[Observation]) -> None:
+    values = sdmx.to_pandas(sdmx.read_sdmx(io.BytesIO(body)))
+    assert len(values) == len(expected)
+    for cell in expected:
+        got = values.loc[cell.key]
+        assert math.isnan(got) if cell.value is None else got == cell.value
+
+
+def assert_sdmx1_reads_csv(body: bytes, expected: list[Observation]) -> None:
+    message = sdmx.read_sdmx(io.BytesIO(body), format="csv", structure=sdmx1_structure())
+    frame = sdmx.to_pandas(message, attributes="o", dtype=None)
+    assert len(frame) == len(expected)
+    for cell in expected:
+        row = frame.loc[cell.key]
+        assert row["value"] == ("" if cell.value is None else str(cell.value))
+        assert row["CONF_STATUS"] == cell.conf_status
+
+
+def assert_csv_reads(body: bytes, expected: list[Observation]) -> None:
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    assert len(rows) == len(expected)
+    for row, cell in zip(rows, expected, strict=True):
+        assert tuple(row[d] for d in DIMENSIONS) == cell.key
+        assert row["OBS_VALUE"] == ("" if cell.value is None else str(cell.value))
+    frame = pd.read_csv(io.BytesIO(body))
+    assert frame["OBS_VALUE"].isna().tolist() == [c.value is None for c in expected]
+
+
+@pytest.mark.parametrize("form", ["AllDimensions", "TIME_PERIOD"])
+def test_sdmx_json_is_whole_wherever_the_chunk_boundary_falls(form: str) -> None:
+    # About 25 bytes an observation: sizes from one chunk to eight, in steps smaller than the
+    # structure part, so the boundary falls before, inside and after it.
+    encode = json_encoder(form)
+    for n in range(1_000, 10_000, 97):
+        expected = cells(n)
+        chunks = list(encode(expected))
+        body = b"".join(chunks)
+        message = json.loads(body)  # whole: no part lost, nothing cut
+        data = message["dataSets"][0]
+        count = (
+            len(data["observations"])
+            if form == "AllDimensions"
+            else sum(len(s["observations"]) for s in data["series"].values())
+        )
+        assert count == n
+        assert message["structure"]["dimensions"]
+        assert all(chunks), "an empty chunk"
+    assert_sdmx1_reads_json(body, expected)
+
+
+@pytest.mark.parametrize("form", ["AllDimensions", "TIME_PERIOD"])
+def test_sdmx_json_structure_larger_than_a_chunk_is_not_lost(form: str) -> None:
+    # Few observations, each with its own long comment: the structure part (which lists every
+    # comment) alone is several chunks. This message came back as 0 bytes.
+    for n in (3, 40, 200, 900):
+        expected = cells(n, comment_size=400)
+        body = b"".join(json_encoder(form)(expected))
+        assert len(body) > n * 400
+        message = json.loads(body)
+        comments = next(
+            a for a in message["structure"]["attributes"]["observation"] if a["id"] == "COMMENT"
+        )
+        assert len(comments["values"]) == n
+        assert_sdmx1_reads_json(body, expected)
+
+
+@pytest.mark.parametrize(
+    ("encode", "read"),
+    [(sdmx_csv, assert_sdmx1_reads_csv), (plain_csv, assert_csv_reads)],
+    ids=["sdmx-csv", "plain-csv"],
+)
+def test_csv_formats_are_whole_far_past_the_chunk_size(
+    encode: Callable[[list[Observation]], Iterator[bytes]],
+    read: Callable[[bytes, list[Observation]], None],
+) -> None:
+    for n in (1, 700, 1_601, 9_999, 30_000):
+        expected = cells(n, comment_size=20)
+        chunks = list(encode(expected))
+        assert all(chunks)
+        body = b"".join(chunks)
+        if n > 5_000:
+            assert len(body) > 20 * CHUNK_SIZE
+        read(body, expected)
+
+
+def test_sdmx1_reads_json_many_chunks_long() -> None:
+    expected = cells(60_000)
+    for form in ("AllDimensions", "TIME_PERIOD"):
+        body = b"".join(json_encoder(form)(expected))
+        assert len(body) > 30 * CHUNK_SIZE
+        assert_sdmx1_reads_json(body, expected)
+
+
+# --- Over the ASGI app: the real routes, a real import, the caller's view -------------------------
+
+
+def _import_rows(tenant: str) -> list[dict[str, Any]]:
+    """Every SEX x AGE x COUNTERPART_AREA cell of ten years, each with a long comment of its own
+    (so the SDMX-JSON structure part alone is hundreds of KiB), some counts small."""
+    rows = []
+    for i, (sex, age, area, year) in enumerate(
+        itertools.product(
+            ("F", "M"),
+            ("Y0T4", "Y5T11", "Y12T17", "Y18T59"),
+            ("SYR", "IRQ", "AFG"),
+            range(2015, 2025),
+        )
+    ):
+        rows.append(
+            {
+                "REF_AREA": tenant,
+                "INDICATOR": "RETURNED",
+                "SEX": sex,
+                "AGE": age,
+                "COUNTERPART_AREA": area,
+                "TIME_PERIOD": str(year),
+                "OBS_VALUE": (i * 37) % 90 if i % 9 else 2,
+                "COMMENT": f"{tenant}-{i:05d} " + "Данные министерства. " * 22,
+            }
+        )
+    return rows
+
+
+@pytest.fixture
+def imported(client: Any, database: Any) -> int:
+    from recnet.auth.principal import Role
+    from tests.factories import bearer, client_for_role, get_token
+
+    headers = bearer(get_token(client, client_for_role(database, Role.member_state, "UZB")))
+    rows = _import_rows("UZB")
+    response = client.post(
+        "/v1/statistics/observations", json={"observations": rows}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return len(rows)
+
+
+def _json_api(client: Any, headers: dict[str, str]) -> dict[tuple[str, ...], Any]:
+    figures: dict[tuple[str, ...], Any] = {}
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 10_000, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/v1/statistics/observations", params=params, headers=headers).json()
+        for item in page["items"]:
+            figures[tuple(item[d] for d in DIMENSIONS)] = item["OBS_VALUE"]
+        if not (cursor := page["next_cursor"]):
+            return figures
+
+
+@pytest.mark.parametrize("who", ["anonymous", "owner"])
+def test_every_streamed_route_gives_the_whole_message(
+    client: Any, database: Any, imported: int, who: str
+) -> None:
+    from recnet.auth.principal import Role
+    from tests.factories import bearer, client_for_role, get_token
+
+    headers = (
+        {}
+        if who == "anonymous"
+        else bearer(get_token(client, client_for_role(database, Role.member_state, "UZB")))
+    )
+    expected = _json_api(client, headers)
+    # Reported cells only; the owner sees them exact, anonymous readers some withheld.
+    assert len(expected) == imported
+    assert (None in expected.values()) == (who == "anonymous")
+    requests = {
+        "sdmx-json flat": ("/v1/statistics/observations", {"format": "sdmx-json"}),
+        "sdmx-json series": (
+            "/v1/sdmx/data/RR_STATS/all",
+            {"dimensionAtObservation": "TIME_PERIOD", "format": "sdmx-json"},
+        ),
+        "sdmx-csv": ("/v1/statistics/observations", {"format": "sdmx-csv"}),
+        "csv": ("/v1/statistics/observations", {"format": "csv"}),
+        "csv by period": (
+            "/v1/statistics/observations",
+            {"format": "csv", "end_period": "2024-12"},
+        ),
+    }
+    for name, (url, params) in requests.items():
+        response = client.get(url, params=params, headers=headers)
+        assert response.status_code == 200, (name, response.text[:300])
+        body = response.content
+        assert len(body) > 5 * CHUNK_SIZE, name
+        if name.startswith("sdmx-json"):
+            series = sdmx.to_pandas(sdmx.read_sdmx(io.BytesIO(body)))
+            got = {k: (None if math.isnan(v) else int(v)) for k, v in series.items()}
+        elif name == "sdmx-csv":
+            message = sdmx.read_sdmx(io.BytesIO(body), format="csv", structure=sdmx1_structure())
+            frame = sdmx.to_pandas(message, attributes="o", dtype=None)
+            got = {k: (int(v) if v else None) for k, v in frame["value"].items()}
+        else:
+            rows = list(csv.DictReader(io.StringIO(body.decode())))
+            got = {
+                tuple(r[d] for d in DIMENSIONS): (int(r["OBS_VALUE"]) if r["OBS_VALUE"] else None)
+                for r in rows
+            }
+        assert got == expected, name
