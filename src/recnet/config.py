@@ -37,7 +37,11 @@ class Settings(BaseSettings):
     # Concurrency: threads that run sync routes, and database connections they share.
     threads: int = Field(default_factory=default_threads, ge=1, le=256)
     db_pool_size: int | None = Field(default=None, ge=1, le=256)
-    db_pool_timeout: float = Field(default=5.0, gt=0, le=60)
+    # The longest a request waits on the database for any one thing: a slot, a connection, an
+    # answer to one statement or to its COMMIT. Past it the request is answered 503.
+    db_timeout: float = Field(default=5.0, gt=0, le=60)
+    # The former name of db_timeout, still read when db_timeout is not given.
+    db_pool_timeout: float | None = Field(default=None, gt=0, le=60)
     # On PostgreSQL the app works as this role, which does not own the tables and so is held by
     # row-level security; migrations run as the connecting (owner) role. Empty: no SET ROLE.
     database_role: str = Field(default="recnet_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
@@ -100,6 +104,12 @@ class Settings(BaseSettings):
     def pool_size(self) -> int:
         """One connection per worker thread, so a thread never waits for the pool."""
         return self.db_pool_size or self.threads
+
+    @model_validator(mode="after")
+    def _former_names(self) -> Settings:
+        if self.db_pool_timeout is not None and "db_timeout" not in self.model_fields_set:
+            self.db_timeout = self.db_pool_timeout
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

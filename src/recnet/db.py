@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event, text, types
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import TimeoutError as WaitTimeout
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -144,7 +146,7 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
             },
             pool_size=settings.pool_size,
             max_overflow=0,
-            pool_timeout=settings.db_pool_timeout,
+            pool_timeout=settings.db_timeout,
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
@@ -153,13 +155,43 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         json_serializer=_json_text,
         pool_size=settings.pool_size,
         max_overflow=max(1, settings.pool_size // 2),
-        pool_timeout=settings.db_pool_timeout,
-        connect_args={"connect_timeout": 5},
+        pool_timeout=settings.db_timeout,
+        # libpq counts whole seconds, and at least 2.
+        connect_args={"connect_timeout": max(2, math.ceil(settings.db_timeout))},
     )
+    _bound_every_answer(engine, settings.db_timeout)
     _ping_when_idle(engine)
     if settings.database_role:
         _configure_postgresql(engine, settings.database_role)
     return engine
+
+
+def _bound_every_answer(engine: Engine, seconds: float) -> None:
+    """Wait at most ``seconds`` for any one answer of PostgreSQL (a statement's, a fetch's, a
+    COPY's, COMMIT's), then close the connection and fail with an OperationalError (503).
+
+    A stalled server or network otherwise holds the request, its thread and its connection for
+    as long as TCP takes to give up. The server's own ``statement_timeout`` cannot help when it
+    is the server, or the way to it, that stalls.
+    """
+    import psycopg
+
+    class BoundedConnection(psycopg.Connection[Any]):
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            try:
+                return super().wait(gen, interval, seconds if timeout is None else timeout)
+            except psycopg.errors.OperationalError as exc:
+                if type(exc).__name__ != "_WaitTimeout":
+                    raise
+                # Mid-protocol, the connection's state is unknown: it cannot be used again.
+                self.pgconn.finish()
+                raise psycopg.errors.OperationalError(
+                    f"no answer from the database within {seconds} s"
+                ) from exc
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return BoundedConnection.connect(*cargs, **cparams)
 
 
 # A pooled connection idle for longer than this is pinged before it is handed out.
@@ -218,13 +250,30 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+class Admission:
+    """``async with`` takes one of ``size`` slots, waiting at most ``timeout`` seconds for it."""
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self._slots = anyio.Semaphore(size)
+        self.timeout = timeout
+
+    async def __aenter__(self) -> None:
+        with anyio.move_on_after(self.timeout):
+            await self._slots.acquire()
+            return
+        raise WaitTimeout(f"no database slot became free within {self.timeout} s")
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._slots.release()
+
+
 @dataclass
 class Database:
     """What the app holds of its database: the engine, the session factory, the expected schema."""
 
     settings: Settings
     engine: Engine
-    _admissions: dict[int, anyio.Semaphore] = field(default_factory=dict, repr=False)
+    _admissions: dict[int, Admission] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, url: str | None = None) -> Database:
@@ -275,16 +324,17 @@ class Database:
         with self.engine.connect() as connection:
             return int(connection.execute(_EVENT_HEAD).scalar() or 0)
 
-    def admission(self) -> anyio.Semaphore:
+    def admission(self) -> Admission:
         """Slots for requests that use the database: as many as the pool has connections.
 
         A request takes a slot (waiting without a thread) before its first query and gives it
         back after its commit. So a thread never blocks on an exhausted pool while the requests
         holding the connections wait for a thread: that cycle deadlocks a small thread pool.
+        Waiting for a slot is bounded like every other database wait (``db_timeout``).
         """
         loop = id(asyncio.get_running_loop())
         if loop not in self._admissions:
-            self._admissions[loop] = anyio.Semaphore(self.settings.pool_size)
+            self._admissions[loop] = Admission(self.settings.pool_size, self.settings.db_timeout)
         return self._admissions[loop]
 
     def dispose(self) -> None:
@@ -386,8 +436,60 @@ def _sqlite_text(value: datetime) -> str:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# The scope key under which a request's unit of work is found when it was opened before the
+# app ran (see RequestUnit).
+REQUEST_UNIT = "recnet.unit"
+
+
+class _Abandoned(Exception):
+    """Thrown into a unit of work to roll it back when nothing went wrong in it."""
+
+
+class RequestUnit:
+    """A request's unit of work opened before the app runs, by the layer that also ends it.
+
+    The idempotency layer opens one so that the answer it keeps is written in the same
+    transaction as the change it reports: it commits the two together, after the answer is made
+    and before it is sent. The request's session (``get_session``) is this unit's session, and an
+    error in the route rolls it back as usual.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._units = database.session(write=True)
+        self.session: Session | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.session is not None
+
+    def begin(self) -> Session:
+        self.session = next(self._units)
+        return self.session
+
+    def commit(self) -> None:
+        """Commit (raising what COMMIT raised, after rolling back)."""
+        if self.session is not None:
+            self.session = None
+            next(self._units, None)
+
+    def rollback(self, error: BaseException | None = None) -> None:
+        if self.session is not None:
+            self.session = None
+            _finish(self._units, error or _Abandoned())
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work, admitted first (see ``Database.admission``)."""
+    unit = request.scope.get(REQUEST_UNIT)
+    if isinstance(unit, RequestUnit) and unit.session is not None:
+        # Opened (and admitted) before the app ran; its opener commits it.
+        try:
+            yield unit.session
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(unit.rollback, exc)
+            raise
+        return
     database = get_database(request)
     async with database.admission():
         units = database.session(write=request.method not in SAFE_METHODS)

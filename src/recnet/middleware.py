@@ -6,16 +6,19 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import Any
 
 import anyio
 import anyio.to_thread
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from recnet.db import REQUEST_UNIT, Database, RequestUnit
 from recnet.errors import (
     Conflict,
     FieldError,
@@ -23,6 +26,8 @@ from recnet.errors import (
     PayloadTooLarge,
     ProblemError,
     ValidationProblem,
+    database_unavailable,
+    is_database_unavailable,
     problem_response,
 )
 from recnet.logs import request_id_var
@@ -81,6 +86,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            client_gone(scope)
         except Exception:
             error_log.exception(
                 "unhandled error on %s %s",
@@ -94,6 +101,8 @@ class RequestContextMiddleware:
                 )
                 await response(scope, receive, send_with_id)
         finally:
+            if scope.get(CLIENT_GONE) and not response_started:
+                status = 499  # as proxies log it: the client closed the request, nothing done
             client = scope.get("client")
             access_log.info(
                 "%s %s %s",
@@ -135,8 +144,14 @@ def _is_json(scope: Scope) -> bool:
 
 
 class BodyLimitMiddleware:
-    """Refuses request bodies over a limit with 413, by declared length or by counting, and JSON
-    bodies nested deeper than ``MAX_JSON_DEPTH`` with 422, before anything parses them."""
+    """Reads every request body whole before the app sees it, and refuses it when it is over a
+    limit (413, by declared length or by counting), when JSON nests deeper than
+    ``MAX_JSON_DEPTH`` (422), or when it did not arrive whole.
+
+    Reading first means a slow or stalled upload holds no database slot and no lock while it
+    trickles in, and a body the client abandoned (it disconnected, or sent less than its
+    ``Content-Length``) is never processed: nothing of it is written.
+    """
 
     def __init__(
         self,
@@ -146,57 +161,59 @@ class BodyLimitMiddleware:
     ) -> None:
         self.app = app
         self.limit_for = limit_for
-        # Paths whose handlers parse large bodies themselves, safely: not buffered here.
+        # Paths whose handlers parse large bodies themselves, safely: their nesting is not
+        # measured here.
         self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
+        path = scope["path"]
+        limit = self.limit_for(path)
         too_large = PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
+        declared: int | None = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit():
                     bad = ProblemError("The Content-Length header is not a number.")
-                    await problem_response(scope["path"], bad)(scope, receive, send)
+                    await problem_response(path, bad)(scope, receive, send)
                     return
-                if int(value) > limit:
-                    await problem_response(scope["path"], too_large)(scope, receive, send)
+                declared = int(value)
+                if declared > limit:
+                    await problem_response(path, too_large)(scope, receive, send)
                     return
-                break
-
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise too_large
-            return message
-
-        if not _is_json(scope) or self.streamed(scope["path"]):
-            await self.app(scope, counting_receive, send)
+            elif name == b"transfer-encoding":
+                chunked = True
+        if not declared and not chunked:  # no body: nothing to wait for
+            await self.app(scope, receive, send)
             return
 
-        # JSON is bounded in size already: read it whole, measure its nesting, then replay it.
         chunks = []
+        received = 0
         while True:
-            try:
-                message = await counting_receive()
-            except PayloadTooLarge as exc:
-                await problem_response(scope["path"], exc)(scope, receive, send)
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away mid-body
+                client_gone(scope)
                 return
-            if message["type"] != "http.request":
-                await self.app(scope, receive, send)
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                await problem_response(path, too_large)(scope, receive, send)
                 return
-            chunks.append(message.get("body", b""))
+            chunks.append(chunk)
             if not message.get("more_body", False):
                 break
+        if declared is not None and received != declared:
+            short = ProblemError(
+                f"The request body has {received} bytes; its Content-Length said {declared}."
+            )
+            await problem_response(path, short)(scope, receive, send)
+            return
         body = b"".join(chunks)
-        if json_depth(body) > MAX_JSON_DEPTH:
+        del chunks
+        if _is_json(scope) and not self.streamed(path) and json_depth(body) > MAX_JSON_DEPTH:
             too_deep = ValidationProblem(
                 f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.",
                 errors=[
@@ -209,9 +226,17 @@ class BodyLimitMiddleware:
                     )
                 ],
             )
-            await problem_response(scope["path"], too_deep)(scope, receive, send)
+            await problem_response(path, too_deep)(scope, receive, send)
             return
         await self.app(scope, _replaying(body, receive), send)
+
+
+CLIENT_GONE = "recnet.client_gone"
+
+
+def client_gone(scope: Scope) -> None:
+    """Note that the client disconnected before its request was answered (not an error)."""
+    scope[CLIENT_GONE] = True
 
 
 _VALID_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -220,7 +245,10 @@ _VALID_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 class IdempotencyMiddleware:
     """Makes a POST with ``Idempotency-Key`` safe to retry: one effect, the first answer replayed.
 
-    It sits inside the body limits, so the body it reads whole is already bounded.
+    It sits inside the body limits, so the body it reads is whole and bounded. It opens the
+    request's unit of work itself, holds the key in it, and commits the answer it keeps together
+    with the change, before the answer is sent (``services.idempotency``). Every database
+    failure on the way is answered 503, like the routes' own.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -240,18 +268,36 @@ class IdempotencyMiddleware:
             await problem_response(path, problem)(scope, receive, send)
             return
         body, replay_receive = await _read_body(receive)
-        state = scope["app"].state
-        database = state.database
-
-        async def admitted(function: Callable[..., Any], *args: Any) -> Any:
-            # Database work here takes a slot like any request's (see Database.admission).
-            async with database.admission():
-                return await anyio.to_thread.run_sync(function, *args)
-
-        owner = await admitted(_owner, state, scope)
-        if owner is None:  # an unacceptable token: the route itself answers 401
-            await self.app(scope, replay_receive, send)
+        if body is None:
+            client_gone(scope)
             return
+        state = scope["app"].state
+        try:
+            answer = await self._answer(scope, replay_receive, key, body)
+        except SQLAlchemyError as exc:
+            if not is_database_unavailable(exc):
+                raise
+            error_log.warning("database unavailable: %s", exc.__class__.__name__, exc_info=exc)
+            answer = [
+                problem_response(path, database_unavailable(state.settings.retry_after_seconds))
+            ]
+        for part in answer:
+            if isinstance(part, Response):
+                await part(scope, receive, send)
+            else:
+                await send(part)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, key: str, body: bytes
+    ) -> Sequence[Message | Response]:
+        """The whole answer to a keyed POST, its effect and the kept answer committed."""
+        state = scope["app"].state
+        database: Database = state.database
+        path = scope["path"]
+        async with database.admission():
+            owner = await anyio.to_thread.run_sync(_owner, state, scope)
+        if owner is None:  # an unacceptable token: the route itself answers 401
+            return await _captured(self.app, scope, receive)
         request_hash = idempotency.fingerprint(
             "POST",
             path,
@@ -259,52 +305,122 @@ class IdempotencyMiddleware:
             _header(scope, b"content-type") or "",
             body,
         )
-        outcome = await admitted(
-            idempotency.reserve, database, owner, key, "POST", path, request_hash
-        )
-        if isinstance(outcome, idempotency.Mismatch):
-            problem = ValidationProblem(
-                "This Idempotency-Key was used for a different request; use a new key."
-            )
-            await problem_response(path, problem)(scope, receive, send)
-            return
-        if isinstance(outcome, idempotency.InProgress):
-            busy = Conflict("A request with this Idempotency-Key is still being processed.")
-            await problem_response(path, busy)(scope, receive, send)
-            return
-        if isinstance(outcome, idempotency.Replay):
-            headers = {**outcome.headers, "idempotent-replayed": "true"}
-            response = Response(outcome.body, status_code=outcome.status, headers=headers)
-            await response(scope, receive, send)
-            return
-
-        status = 500
-        captured_headers: dict[str, str] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal status, captured_headers
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                captured_headers = {
-                    k.decode("latin-1").lower(): v.decode("latin-1")
-                    for k, v in message.get("headers", [])
-                }
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, replay_receive, capture)
-        finally:
+        async with database.admission():
+            unit = RequestUnit(database)
+            try:
+                session = await anyio.to_thread.run_sync(unit.begin)
+                outcome = await anyio.to_thread.run_sync(
+                    idempotency.claim, session, owner, key, request_hash
+                )
+                if not isinstance(outcome, idempotency.Claimed):
+                    await anyio.to_thread.run_sync(unit.rollback)
+                    return [_refusal(path, outcome)]
+                scope[REQUEST_UNIT] = unit
+                messages = await _captured(self.app, scope, receive)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(_quietly, unit.rollback)
+                raise
+            status, headers, sent = _parts(messages)
             with anyio.CancelScope(shield=True):
-                if status < 500:
-                    sent = b"".join(chunks)
-                    await admitted(
-                        idempotency.complete, database, owner, key, status, captured_headers, sent
+                if unit.open and status < 500:
+                    await anyio.to_thread.run_sync(
+                        _keep_and_commit,
+                        unit,
+                        owner,
+                        key,
+                        path,
+                        request_hash,
+                        status,
+                        headers,
+                        sent,
                     )
-                else:
-                    await admitted(idempotency.release, database, owner, key)
+                elif unit.open:
+                    await anyio.to_thread.run_sync(_quietly, unit.rollback)
+                elif status < 500:
+                    # The route failed and rolled its work back: keep its refusal apart.
+                    await anyio.to_thread.run_sync(
+                        _quietly,
+                        idempotency.keep_apart,
+                        database,
+                        owner,
+                        key,
+                        path,
+                        request_hash,
+                        status,
+                        headers,
+                        sent,
+                    )
+                await anyio.to_thread.run_sync(_quietly, idempotency.purge_expired, database, owner)
+        return messages
+
+
+async def _captured(app: ASGIApp, scope: Scope, receive: Receive) -> list[Message]:
+    """Run the app and hold its whole answer instead of sending it."""
+    messages: list[Message] = []
+
+    async def capture(message: Message) -> None:
+        messages.append(message)
+
+    await app(scope, receive, capture)
+    return messages
+
+
+def _parts(messages: list[Message]) -> tuple[int, dict[str, str], bytes]:
+    status = 500
+    headers: dict[str, str] = {}
+    chunks = []
+    for message in messages:
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in message.get("headers", [])
+            }
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+    return status, headers, b"".join(chunks)
+
+
+def _refusal(path: str, outcome: idempotency.Outcome) -> Response:
+    if isinstance(outcome, idempotency.Mismatch):
+        problem: ProblemError = ValidationProblem(
+            "This Idempotency-Key was used for a different request; use a new key."
+        )
+        return problem_response(path, problem)
+    if isinstance(outcome, idempotency.InProgress):
+        problem = Conflict("A request with this Idempotency-Key is still being processed.")
+        return problem_response(path, problem)
+    assert isinstance(outcome, idempotency.Replay)
+    headers = {**outcome.headers, "idempotent-replayed": "true"}
+    return Response(outcome.body, status_code=outcome.status, headers=headers)
+
+
+def _keep_and_commit(
+    unit: RequestUnit,
+    owner: str,
+    key: str,
+    path: str,
+    request_hash: str,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+) -> None:
+    assert unit.session is not None
+    try:
+        idempotency.keep(unit.session, owner, key, path, request_hash, status, headers, body)
+    except BaseException as exc:
+        unit.rollback(exc)
+        raise
+    unit.commit()
+
+
+def _quietly(function: Callable[..., Any], *args: Any) -> None:
+    """Clean-up whose failure changes nothing for the client (a rollback, a purge)."""
+    try:
+        function(*args)
+    except SQLAlchemyError as exc:
+        error_log.warning("clean-up failed: %s", exc.__class__.__name__, exc_info=exc)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -315,12 +431,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
+async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
+    """The whole body (None if the client went away first) and a receive that replays it."""
     chunks = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            return None, receive
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break

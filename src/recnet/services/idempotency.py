@@ -3,6 +3,13 @@
 A key belongs to its sender (client id, or address for anonymous callers). Reusing it for a
 different request is refused; a retry that arrives while the first request is still being
 answered gets 409.
+
+The answer is kept in the same transaction as the change it reports: both are committed, or
+neither. So whatever happens to the first request — its server killed, its database cut, the
+reply to its COMMIT lost — a retry finds either the kept answer or nothing written, and then runs
+afresh. While a request runs, its transaction holds the key (on PostgreSQL a transaction-level
+advisory lock, on SQLite the write lock every writing transaction takes), so the hold ends with
+the transaction, however that ends: no key is left "in progress".
 """
 
 from __future__ import annotations
@@ -11,14 +18,16 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import exc
-from sqlmodel import col, delete
+from sqlalchemy import text
+from sqlmodel import Session, col, delete
 
 from recnet.db import Database, utcnow
 from recnet.models import IdempotencyKey
 
 LIFETIME = timedelta(hours=24)
 KEPT_HEADERS = ("content-type", "location", "etag", "vary")
+
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 
 
 def fingerprint(method: str, path: str, query: bytes, content_type: str, body: bytes) -> str:
@@ -30,7 +39,7 @@ def fingerprint(method: str, path: str, query: bytes, content_type: str, body: b
 
 
 @dataclass(frozen=True)
-class Reserved:
+class Claimed:
     pass
 
 
@@ -51,60 +60,82 @@ class Replay:
     body: bytes
 
 
-Outcome = Reserved | InProgress | Mismatch | Replay
+Outcome = Claimed | InProgress | Mismatch | Replay
 
 
-def reserve(
-    database: Database, owner: str, key: str, method: str, path: str, request_hash: str
-) -> Outcome:
-    """Claim the key for this request, or say what the earlier request with it became."""
-    now = utcnow()
-    try:
-        with database.transaction() as session:
-            session.exec(
-                delete(IdempotencyKey).where(
-                    col(IdempotencyKey.owner) == owner, col(IdempotencyKey.expires_at) <= now
-                )
-            )
-            found = session.get(IdempotencyKey, (owner, key))
-            if found is None:
-                session.add(
-                    IdempotencyKey(
-                        owner=owner,
-                        key=key,
-                        method=method,
-                        path=path[:500],
-                        request_hash=request_hash,
-                        created_at=now,
-                        expires_at=now + LIFETIME,
-                    )
-                )
-                return Reserved()
-            if found.request_hash != request_hash:
-                return Mismatch()
-            if found.status is None:
-                return InProgress()
-            return Replay(found.status, dict(found.headers or {}), found.body or b"")
-    except exc.IntegrityError:
-        # Another request claimed the same key between our read and our insert.
-        return InProgress()
+def claim(session: Session, owner: str, key: str, request_hash: str) -> Outcome:
+    """Hold the key in ``session``'s transaction, or say what the earlier request with it became.
+
+    The session must be a writing unit of work (on SQLite it then holds the write lock).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        held = session.execute(_TRY_LOCK, {"name": f"{owner}\n{key}"}).scalar()
+        if not held:
+            return InProgress()
+    found = session.get(IdempotencyKey, (owner, key))
+    if found is not None and (found.status is None or found.expires_at <= utcnow()):
+        # Expired, or a reservation an earlier version of recnet left: nobody holds it now.
+        session.delete(found)
+        session.flush()
+        found = None
+    if found is None:
+        return Claimed()
+    if found.request_hash != request_hash:
+        return Mismatch()
+    return Replay(int(found.status or 0), dict(found.headers or {}), found.body or b"")
 
 
-def complete(
-    database: Database, owner: str, key: str, status: int, headers: dict[str, str], body: bytes
+def keep(
+    session: Session,
+    owner: str,
+    key: str,
+    path: str,
+    request_hash: str,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
 ) -> None:
-    with database.transaction() as session:
-        found = session.get(IdempotencyKey, (owner, key))
-        if found is not None:
-            found.status = status
-            found.headers = {k: v for k, v in headers.items() if k in KEPT_HEADERS}
-            found.body = body
-            session.add(found)
+    """Keep the answer in ``session``'s transaction (the one that made the change, if any)."""
+    now = utcnow()
+    session.add(
+        IdempotencyKey(
+            owner=owner,
+            key=key,
+            method="POST",
+            path=path[:500],
+            request_hash=request_hash,
+            status=status,
+            headers={k: v for k, v in headers.items() if k in KEPT_HEADERS},
+            body=body,
+            created_at=now,
+            expires_at=now + LIFETIME,
+        )
+    )
+    session.flush()
 
 
-def release(database: Database, owner: str, key: str) -> None:
-    """Forget a key whose request failed on our side, so the client's retry runs afresh."""
+def keep_apart(
+    database: Database,
+    owner: str,
+    key: str,
+    path: str,
+    request_hash: str,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+) -> None:
+    """Keep an answer whose request wrote nothing (its transaction rolled back), in a transaction
+    of its own: a refusal is replayed like a success."""
     with database.transaction() as session:
-        found = session.get(IdempotencyKey, (owner, key))
-        if found is not None:
-            session.delete(found)
+        if isinstance(claim(session, owner, key, request_hash), Claimed):
+            keep(session, owner, key, path, request_hash, status, headers, body)
+
+
+def purge_expired(database: Database, owner: str) -> None:
+    """Forget the owner's answers kept longer than ``LIFETIME``."""
+    with database.transaction() as session:
+        session.exec(
+            delete(IdempotencyKey).where(
+                col(IdempotencyKey.owner) == owner, col(IdempotencyKey.expires_at) <= utcnow()
+            )
+        )
