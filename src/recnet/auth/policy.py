@@ -51,6 +51,12 @@ ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/statistics/aggregates"): EVERYONE,
     ("GET", "/v1/sdmx/data/{flow}"): EVERYONE,
     ("GET", "/v1/sdmx/data/{flow}/{key}"): EVERYONE,
+    # SDMX structural metadata: the published structure of the statistics, for everyone.
+    ("GET", "/v1/sdmx/{resource}"): EVERYONE,
+    ("GET", "/v1/sdmx/{resource}/{agencyID}"): EVERYONE,
+    ("GET", "/v1/sdmx/{resource}/{agencyID}/{resourceID}"): EVERYONE,
+    ("GET", "/v1/sdmx/{resource}/{agencyID}/{resourceID}/{version}"): EVERYONE,
+    ("GET", "/v1/sdmx/{resource}/{agencyID}/{resourceID}/{version}/{itemID}"): EVERYONE,
     ("GET", "/v1/feeds/changes"): AUTHENTICATED,
     # Anonymous readers get the CLEAR records; each reader what its markings allow.
     ("GET", "/v1/feeds/practices.atom"): EVERYONE,

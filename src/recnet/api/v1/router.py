@@ -16,6 +16,7 @@ from recnet.api.v1 import (
     health,
     organisations,
     reference,
+    sdmx,
     statistics,
     subscriptions,
 )
@@ -42,6 +43,8 @@ for area in (
     reference.router,
     statistics.router,
     statistics.sdmx_router,
+    # After the data routes: /sdmx/data/... is not a structure resource called data.
+    sdmx.router,
     audit.router,
     clients.router,
     subscriptions.router,
