@@ -359,3 +359,22 @@ def test_the_proxy_passes_what_it_is_not_told_to_break(
     assert created.status_code == 201
     with owner_database(database.settings.database_url).transaction(write=False) as session:
         assert session.execute(text("SELECT count(*) FROM records")).scalar_one() == 1
+
+
+# ------------------------------------------------------------------ "try again later" is not kept
+
+
+def test_a_rate_limited_answer_is_not_replayed_to_the_retry(
+    database: Database, agency: dict[str, str]
+) -> None:
+    settings = make_settings(database.settings.database_url, rate_client=1)
+    headers = {**agency, "Idempotency-Key": "rate-limited"}
+    with TestClient(create_app(settings, database), raise_server_exceptions=False) as http:
+        assert http.post(PRACTICES, json=practice_body(), headers=agency).status_code == 201
+        limited = http.post(PRACTICES, json=practice_body(), headers=headers)
+        assert limited.status_code == 429
+    # The window has passed (a fresh limiter): the retry runs instead of replaying the 429.
+    with TestClient(create_app(settings, database), raise_server_exceptions=False) as http:
+        retry = http.post(PRACTICES, json=practice_body(), headers=headers)
+    assert retry.status_code == 201, retry.text[:300]
+    assert written(database)[:2] == (2, 2)

@@ -323,7 +323,7 @@ class IdempotencyMiddleware:
                 raise
             status, headers, sent = _parts(messages)
             with anyio.CancelScope(shield=True):
-                if unit.open and status < 500:
+                if unit.open and _kept(status):
                     await anyio.to_thread.run_sync(
                         _keep_and_commit,
                         unit,
@@ -337,7 +337,7 @@ class IdempotencyMiddleware:
                     )
                 elif unit.open:
                     await anyio.to_thread.run_sync(_quietly, unit.rollback)
-                elif status < 500:
+                elif _kept(status):
                     # The route failed and rolled its work back: keep its refusal apart.
                     await anyio.to_thread.run_sync(
                         _quietly,
@@ -380,6 +380,12 @@ def _parts(messages: list[Message]) -> tuple[int, dict[str, str], bytes]:
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
     return status, headers, b"".join(chunks)
+
+
+def _kept(status: int) -> bool:
+    """Whether an answer is kept for replay: not when it says "try again later" (a fault, a
+    rate limit, a timeout), which a retry with the same key must be able to get past."""
+    return status < 500 and status not in (408, 429)
 
 
 def _refusal(path: str, outcome: idempotency.Outcome) -> Response:
