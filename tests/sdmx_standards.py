@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +47,35 @@ def assert_valid_json(message: Any, schema: str) -> None:
     """Validate against an official SDMX-JSON schema (path under the standards folder)."""
     errors = sorted(_json_validator(schema).iter_errors(message), key=str)
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
+
+
+@functools.cache
+def _structure_specific_schema(dataflow_xsd: bytes) -> etree.XMLSchema:
+    """The SDMX-ML 2.1 message schemas together with a dataflow's structure-specific schema (as
+    the service's schema query gives it), which imports them from beside itself."""
+    folder = Path(tempfile.mkdtemp(prefix="sdmx-xsd-"))
+    schemas = STANDARDS / "sdmx-ml-2.1" / "schemas"
+    if not schemas.is_dir():
+        pytest.skip(f"the SDMX-ML 2.1 schemas are absent ({schemas})")
+    for path in schemas.iterdir():
+        (folder / path.name).symlink_to(path)
+    (folder / "dataflow.xsd").write_bytes(dataflow_xsd)
+    namespace = etree.fromstring(dataflow_xsd).get("targetNamespace")
+    (folder / "all.xsd").write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:recnet:tests">'
+        '<xs:import namespace="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message" '
+        'schemaLocation="SDMXMessage.xsd"/>'
+        f'<xs:import namespace="{namespace}" schemaLocation="dataflow.xsd"/></xs:schema>'
+    )
+    return etree.XMLSchema(etree.parse(str(folder / "all.xsd")))
+
+
+def assert_valid_structure_specific(body: bytes, dataflow_xsd: bytes) -> etree._Element:
+    """Validate a structure-specific data message against the official XSDs and the dataflow's
+    own schema."""
+    document = etree.fromstring(body)
+    schema = _structure_specific_schema(dataflow_xsd)
+    if not schema.validate(document):
+        errors = "\n".join(str(e) for e in list(schema.error_log)[:10])
+        raise AssertionError(f"structure-specific message does not validate:\n{errors}")
+    return document

@@ -340,6 +340,7 @@ def test_every_format_gives_the_same_protected_figures(client: TestClient, push)
         response = client.get(
             "/v1/sdmx/data/RR_STATS/UZB.RETURNED....",
             params={"dimensionAtObservation": form},
+            headers={"Accept": "application/vnd.sdmx.data+json;version=1.0.0"},
         )
         assert response.headers["content-type"] == "application/vnd.sdmx.data+json;version=1.0.0"
         message = sdmx.read_sdmx(io.BytesIO(response.content), format="JSON")

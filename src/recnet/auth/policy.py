@@ -51,6 +51,9 @@ ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/statistics/aggregates"): EVERYONE,
     ("GET", "/v1/sdmx/data/{flow}"): EVERYONE,
     ("GET", "/v1/sdmx/data/{flow}/{key}"): EVERYONE,
+    ("GET", "/v1/sdmx/data/{flow}/{key}/{providerRef}"): EVERYONE,
+    ("GET", "/v1/sdmx/schema/{context}/{agencyID}/{resourceID}"): EVERYONE,
+    ("GET", "/v1/sdmx/schema/{context}/{agencyID}/{resourceID}/{version}"): EVERYONE,
     # SDMX structural metadata: the published structure of the statistics, for everyone.
     ("GET", "/v1/sdmx/{resource}"): EVERYONE,
     ("GET", "/v1/sdmx/{resource}/{agencyID}"): EVERYONE,

@@ -40,6 +40,7 @@ from recnet.schemas.statistics import (
 
 SDMX_JSON: Final = "application/vnd.sdmx.data+json;version=1.0.0"
 SDMX_CSV: Final = "application/vnd.sdmx.data+csv;version=2.0.0"
+SDMX_CSV_1: Final = "application/vnd.sdmx.data+csv;version=1.0.0"
 
 # Chunks are handed out once this many characters have collected: large enough that a response
 # is not thousands of tiny writes, small enough that nothing sizeable is held back.
@@ -329,6 +330,7 @@ def sdmx_json(
     lang: str = "en",
     dimension_at_observation: str = "AllDimensions",
     sorted_by_series: bool = False,
+    series_keys_only: bool = False,
 ) -> Iterator[bytes]:
     """An SDMX-JSON 1.0 data message of the observations, as UTF-8 chunks.
 
@@ -343,6 +345,9 @@ def sdmx_json(
       message streams; a series that reappears later raises ``ValueError`` mid-stream. Otherwise
       the encoded observations are grouped in memory before being written (a few dozen bytes
       each), so memory grows with the number of observations.
+
+    ``series_keys_only`` (SDMX's ``detail=serieskeysonly``): the series form, each series with
+    no observations (the observations must come sorted by series).
 
     Keys must be unique; names are in ``lang`` (``en`` or ``ru``, anything else gives English),
     with both languages in ``names``. Arguments are checked before the first chunk is made.
@@ -366,8 +371,9 @@ def sdmx_json(
         observations,
         header=header,
         lang=_lang(lang),
-        series=dimension_at_observation == "TIME_PERIOD",
-        sorted_by_series=sorted_by_series,
+        series=dimension_at_observation == "TIME_PERIOD" or series_keys_only,
+        sorted_by_series=sorted_by_series or series_keys_only,
+        keys_only=series_keys_only,
     )
 
 
@@ -378,6 +384,7 @@ def _sdmx_json(
     lang: Literal["en", "ru"],
     series: bool,
     sorted_by_series: bool,
+    keys_only: bool = False,
 ) -> Iterator[bytes]:
     state = _JsonState()
     out = _Chunks()
@@ -387,7 +394,7 @@ def _sdmx_json(
     if not series:
         parts: Iterator[str] = _flat(observations, state)
     elif sorted_by_series:
-        parts = _series_streamed(observations, state)
+        parts = _series_streamed(observations, state, keys_only)
     else:
         parts = _series_grouped(observations, state)
     for part in parts:
@@ -414,7 +421,9 @@ def _series_key(obs: Observation, state: _JsonState) -> str:
     )
 
 
-def _series_streamed(observations: Iterable[Observation], state: _JsonState) -> Iterator[str]:
+def _series_streamed(
+    observations: Iterable[Observation], state: _JsonState, keys_only: bool = False
+) -> Iterator[str]:
     yield '"series":{'
     current: str | None = None
     # Series already closed: as many as distinct first-five-dimension keys, not observations.
@@ -432,6 +441,8 @@ def _series_streamed(observations: Iterable[Observation], state: _JsonState) -> 
                 )
             yield f'"{key}":{{"observations":{{'
             current, separator = key, ""
+        if keys_only:
+            continue
         yield f'{separator}"{state.dimensions[-1].of(obs.key[-1])}":{state.array(obs)}'
         separator = ","
     yield "}}}" if current is not None else "}"
@@ -526,6 +537,16 @@ def sdmx_csv(
             yield row
 
     return _csv(header, rows())
+
+
+def sdmx_csv_1(observations: Iterable[Observation]) -> Iterator[bytes]:
+    """SDMX-CSV 1.0 of the observations, as UTF-8 chunks: DATAFLOW (``RECNET:RR_STATS(1.0)``),
+    the dimensions, OBS_VALUE (empty when withheld), the attributes."""
+    components = (*DIMENSIONS, "OBS_VALUE", *ATTRIBUTES)
+    return _csv(
+        ("DATAFLOW", *components),
+        ([STRUCTURE_ID, *(cells[c] for c in components)] for cells in map(_cells, observations)),
+    )
 
 
 def plain_csv(observations: Iterable[Observation]) -> Iterator[bytes]:

@@ -42,8 +42,6 @@ for area in (
     organisations.router,
     reference.router,
     statistics.router,
-    statistics.sdmx_router,
-    # After the data routes: /sdmx/data/... is not a structure resource called data.
     sdmx.router,
     audit.router,
     clients.router,

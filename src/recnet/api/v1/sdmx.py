@@ -1,29 +1,330 @@
-"""SDMX REST structure queries (SDMX RESTful specification v1.5.0, 4.3) over RR_STATS.
+"""The SDMX REST web service over RR_STATS (SDMX RESTful specification v1.5.0).
 
-``/v1/sdmx/{resource}[/{agencyID}[/{resourceID}[/{version}[/{itemID}]]]]`` with ``references``
-and ``detail``; SDMX-ML 2.1 by default, SDMX-JSON 1.0 by ``Accept``. The data queries live beside
-the other statistics reads (``api/v1/statistics.py``) and are registered before these routes, so
-``/v1/sdmx/data/...`` is never read as a resource called ``data``.
+- data: ``/v1/sdmx/data/{flowRef}[/{key}[/{providerRef}]]``, the caller's view of the protected
+  cube (exact figures only where ``auth.visibility`` allows), in SDMX-ML 2.1 (generic by
+  default, as the specification says; structure-specific), SDMX-JSON 1.0, SDMX-CSV 1.0 and 2.0,
+  streamed;
+- schema: ``/v1/sdmx/schema/{context}/{agencyID}/{resourceID}[/{version}]``, the XSD of the
+  structure-specific data;
+- structure: ``/v1/sdmx/{resource}[/{agencyID}[/{resourceID}[/{version}[/{itemID}]]]]`` with
+  ``references`` and ``detail``, SDMX-ML 2.1 by default, SDMX-JSON 1.0.
+
+The data and schema routes are declared first, so ``/v1/sdmx/data/...`` is never read as a
+structure resource called ``data``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+import zlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from recnet.api.v1.http import preferred_languages
 from recnet.api.v1.sdmx_negotiation import Offer, negotiate
-from recnet.db import utcnow
-from recnet.formats import sdmx_structure
+from recnet.auth.principal import Principal, PrincipalDep
+from recnet.db import Database, DatabaseDep, utcnow
+from recnet.errors import ValidationProblem
+from recnet.formats import sdmx, sdmx_ml_data, sdmx_structure
 from recnet.schemas.statistics_sdmx import VALID_FROM
-from recnet.services import sdmx_structures
+from recnet.services import sdmx_data, sdmx_structures
 
 router = APIRouter(prefix="/sdmx", tags=["sdmx"])
+
+# ---------------------------------------------------------------- data
+
+STRUCTURE_SPECIFIC: Final = Offer(
+    "structurespecificdata", sdmx_ml_data.STRUCTURE_SPECIFIC, frozenset({"2.1"})
+)
+GENERIC: Final = Offer("genericdata", sdmx_ml_data.GENERIC, frozenset({"2.1"}), generic_xml=True)
+DATA_OFFERS: Final = [
+    STRUCTURE_SPECIFIC,
+    GENERIC,
+    Offer("sdmx-json", sdmx.SDMX_JSON, frozenset({"1.0", "1.0.0"})),
+    Offer("sdmx-csv", sdmx.SDMX_CSV, frozenset({"2.0", "2.0.0"})),
+    Offer("sdmx-csv-1", sdmx.SDMX_CSV_1, frozenset({"1.0", "1.0.0"})),
+]
+_BY_FORMAT: Final = {o.key: o for o in DATA_OFFERS}
+DataFormat = Literal["structurespecificdata", "genericdata", "sdmx-json", "sdmx-csv"]
+_DATA_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {o.media_type: {} for o in DATA_OFFERS}},
+    404: {"description": "No results found"},
+    406: {"description": "Not acceptable"},
+}
+FlowRef = Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9_@$\-.,]+$")]
+Key = Annotated[str, Path(max_length=1000)]
+ProviderRef = Annotated[str, Path(max_length=500, pattern=r"^[A-Za-z0-9_@$\-.,+]+$")]
+PeriodQuery = Annotated[str | None, Query(max_length=10, description="2024, 2024-Q1 or 2024-03.")]
+CountQuery = Annotated[int | None, Query(ge=1, le=10_000)]
+
+
+class DataParams:
+    """The SDMX data query parameters, bounded."""
+
+    def __init__(
+        self,
+        startPeriod: PeriodQuery = None,  # noqa: N803 (the SDMX REST parameter names)
+        endPeriod: PeriodQuery = None,  # noqa: N803
+        updatedAfter: datetime | None = None,  # noqa: N803
+        firstNObservations: CountQuery = None,  # noqa: N803
+        lastNObservations: CountQuery = None,  # noqa: N803
+        dimensionAtObservation: Annotated[  # noqa: N803
+            str, Query(max_length=30, description="TIME_PERIOD or AllDimensions.")
+        ] = "",
+        detail: Annotated[
+            Literal["full", "dataonly", "serieskeysonly", "nodata"], Query()
+        ] = "full",
+        includeHistory: Annotated[  # noqa: N803
+            bool, Query(description="Accepted; the answer has no history.")
+        ] = False,
+        format: Annotated[DataFormat | None, Query(description="Overrides Accept.")] = None,
+    ) -> None:
+        self.start_period = startPeriod
+        self.end_period = endPeriod
+        self.updated_after = updatedAfter
+        self.first_n = firstNObservations
+        self.last_n = lastNObservations
+        self.dimension_at_observation = dimensionAtObservation
+        self.detail = detail
+        self.format = format
+
+
+DataParamsDep = Annotated[DataParams, Depends()]
+
+
+def _encoder(
+    offer: Offer, params: DataParams, lang: str
+) -> Callable[[Iterator[sdmx.Observation]], Iterator[bytes]]:
+    message_id = f"RR_STATS-{uuid.uuid4().hex[:12]}"
+    prepared = utcnow()
+    keys_only = params.detail in ("serieskeysonly", "nodata")
+    if offer.key in ("sdmx-json",):
+        # The flat form by default, as recnet's SDMX-JSON always was.
+        level = params.dimension_at_observation or "AllDimensions"
+    else:
+        level = params.dimension_at_observation or "TIME_PERIOD"
+    if level not in ("TIME_PERIOD", "AllDimensions"):
+        raise ValidationProblem(
+            "dimensionAtObservation is TIME_PERIOD or AllDimensions in this service."
+        )
+    if offer.key.startswith("sdmx-csv") and keys_only:
+        raise ValidationProblem(
+            "detail=serieskeysonly and nodata are answered in SDMX-ML and SDMX-JSON."
+        )
+    if offer is STRUCTURE_SPECIFIC or offer is GENERIC:
+        write = (
+            sdmx_ml_data.structure_specific_data
+            if offer is STRUCTURE_SPECIFIC
+            else sdmx_ml_data.generic_data
+        )
+        return lambda cells: write(
+            cells,
+            message_id=message_id,
+            prepared=prepared,
+            dimension_at_observation=level,
+            detail=params.detail,
+        )
+    if offer.key == "sdmx-json":
+        return lambda cells: sdmx.sdmx_json(
+            cells,
+            message_id=message_id,
+            prepared=prepared,
+            lang=lang,
+            dimension_at_observation=level,
+            # The cube is read in key order, so series arrive whole: the series form streams.
+            sorted_by_series=True,
+            series_keys_only=keys_only,
+        )
+    return sdmx.sdmx_csv if offer.key == "sdmx-csv" else sdmx.sdmx_csv_1
+
+
+def _gzip(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async def compressed() -> AsyncIterator[bytes]:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+        async for chunk in chunks:
+            if out := compressor.compress(chunk):
+                yield out
+        yield compressor.flush()
+
+    return compressed()
+
+
+async def _open_stream(
+    database: Database,
+    principal: Principal,
+    query: sdmx_data.DataQuery,
+    encode: Callable[[Iterator[sdmx.Observation]], Iterator[bytes]],
+) -> AsyncIterator[bytes]:
+    """The message's chunks, once its first chunk is made: a query without data raises
+    ``NoResultsFound`` here, before any status is sent."""
+
+    def chunks() -> Generator[bytes, None, None]:
+        with database.transaction(write=False) as session:
+            yield from encode(sdmx_data.cells(session, principal, query))
+
+    async def body() -> AsyncGenerator[bytes, None]:
+        # The export holds a connection while it streams: it takes a slot like a request.
+        async with database.admission():
+            iterator = chunks()
+            try:
+                while (chunk := await anyio.to_thread.run_sync(next, iterator, None)) is not None:
+                    yield chunk
+            finally:
+                await anyio.to_thread.run_sync(iterator.close)
+
+    stream = body()
+    first = await stream.__anext__()
+
+    async def rest() -> AsyncIterator[bytes]:
+        try:
+            yield first
+            async for chunk in stream:
+                yield chunk
+        finally:
+            await stream.aclose()
+
+    return rest()
+
+
+async def _data(
+    request: Request,
+    response: Response,
+    principal: Principal,
+    database: Database,
+    params: DataParams,
+    flow: str,
+    key: str = "all",
+    provider: str = "all",
+) -> Response:
+    if params.format is not None:
+        offer = _BY_FORMAT[params.format]
+    else:
+        # Generic data by default, as the specification says (4.6): a client that has not read
+        # the structure (sdmx1 given a key as text) asks for no format and reads it unaided.
+        offer = negotiate(request.headers.get("accept"), DATA_OFFERS, GENERIC)
+    query = sdmx_data.data_query(
+        flow,
+        key,
+        provider,
+        start_period=params.start_period,
+        end_period=params.end_period,
+        updated_after=params.updated_after,
+        first_n=params.first_n,
+        last_n=params.last_n,
+        detail=params.detail,
+    )
+    lang = (preferred_languages(request) or ["en"])[0]
+    encode = _encoder(offer, params, lang)
+    chunks = await _open_stream(database, principal, query, encode)
+    headers = {**dict(response.headers), "Vary": "Accept, Accept-Encoding, Authorization"}
+    headers.pop("content-length", None)
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        headers["Content-Encoding"] = "gzip"
+        chunks = _gzip(chunks)
+    return StreamingResponse(chunks, media_type=offer.media_type, headers=headers)
+
+
+@router.get("/data/{flow}", responses=_DATA_RESPONSES)
+async def get_sdmx_dataflow_data(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    flow: FlowRef,
+    params: DataParamsDep,
+) -> Response:
+    """SDMX REST data query for the whole dataflow (RR_STATS, RECNET,RR_STATS[,1.0|latest])."""
+    return await _data(request, response, principal, database, params, flow)
+
+
+@router.get("/data/{flow}/{key}", responses=_DATA_RESPONSES)
+async def get_sdmx_data(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    flow: FlowRef,
+    key: Key,
+    params: DataParamsDep,
+) -> Response:
+    """SDMX REST data query by key: the five dimensions before TIME_PERIOD in order, separated
+    by dots, + for several codes, empty for all (UZB.RETURNED.F..)."""
+    return await _data(request, response, principal, database, params, flow, key)
+
+
+@router.get("/data/{flow}/{key}/{providerRef}", responses=_DATA_RESPONSES)
+async def get_sdmx_provider_data(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    database: DatabaseDep,
+    flow: FlowRef,
+    key: Key,
+    providerRef: ProviderRef,  # noqa: N803
+    params: DataParamsDep,
+) -> Response:
+    """SDMX REST data query by key and data provider (the member state: UZB, RECNET,UZB)."""
+    return await _data(request, response, principal, database, params, flow, key, providerRef)
+
+
+# ---------------------------------------------------------------- schema
+
+
+@router.get(
+    "/schema/{context}/{agencyID}/{resourceID}",
+    responses={200: {"content": {sdmx_ml_data.SDMX_SCHEMA: {}}}, 404: {}, 406: {}},
+)
+def get_sdmx_schema(
+    request: Request,
+    context: Annotated[Literal["dataflow", "datastructure"], Path()],
+    agencyID: Annotated[str, Path(max_length=50)],  # noqa: N803
+    resourceID: Annotated[str, Path(max_length=50)],  # noqa: N803
+    dimensionAtObservation: Annotated[  # noqa: N803
+        Literal["TIME_PERIOD", "AllDimensions"], Query()
+    ] = "TIME_PERIOD",
+    explicitMeasure: bool = False,  # noqa: N803
+) -> Response:
+    """The XML schema of the dataflow's structure-specific data (SDMX schema query)."""
+    return _schema(request, agencyID, resourceID, "latest", dimensionAtObservation)
+
+
+@router.get(
+    "/schema/{context}/{agencyID}/{resourceID}/{version}",
+    responses={200: {"content": {sdmx_ml_data.SDMX_SCHEMA: {}}}, 404: {}, 406: {}},
+)
+def get_sdmx_schema_version(
+    request: Request,
+    context: Annotated[Literal["dataflow", "datastructure"], Path()],
+    agencyID: Annotated[str, Path(max_length=50)],  # noqa: N803
+    resourceID: Annotated[str, Path(max_length=50)],  # noqa: N803
+    version: Annotated[str, Path(max_length=20)],
+    dimensionAtObservation: Annotated[  # noqa: N803
+        Literal["TIME_PERIOD", "AllDimensions"], Query()
+    ] = "TIME_PERIOD",
+    explicitMeasure: bool = False,  # noqa: N803
+) -> Response:
+    """The XML schema of the dataflow's structure-specific data, by version."""
+    return _schema(request, agencyID, resourceID, version, dimensionAtObservation)
+
+
+SCHEMA: Final = Offer("xsd", sdmx_ml_data.SDMX_SCHEMA, frozenset({"2.1"}), generic_xml=True)
+
+
+def _schema(request: Request, agency: str, id_: str, version: str, level: str) -> Response:
+    offer = negotiate(request.headers.get("accept"), [SCHEMA], SCHEMA)
+    if agency not in ("RECNET", "all") or id_ != "RR_STATS" or version not in ("1.0", "latest"):
+        raise sdmx_data.NoResultsFound(f"No structure {agency}:{id_}({version}).")
+    return Response(sdmx_ml_data.structure_schema(level), media_type=offer.media_type)
+
+
+# ---------------------------------------------------------------- structure
 
 SDMX_ML: Final = Offer(
     "xml", sdmx_structure.SDMX_ML_STRUCTURE, frozenset({"2.1"}), generic_xml=True

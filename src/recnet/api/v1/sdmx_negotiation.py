@@ -1,7 +1,8 @@
 """Content negotiation for the SDMX REST routes (SDMX RESTful specification v1.5.0, 4.6).
 
 The caller's ``Accept`` ranges are tried best first (by ``q``, then by order); the first offer a
-range matches wins. No ``Accept``, ``*/*`` and the generic XML types give the default offer. A
+range matches wins. No ``Accept`` and ``*/*`` give the default offer; the generic XML types
+(application/xml, text/xml) the offer marked for them (SDMX-ML structure, generic data). A
 range that names a ``version`` matches only an offer of that version. Nothing matching is 406:
 never another format with 200.
 """
@@ -68,9 +69,7 @@ def negotiate(accept: str | None, offers: list[Offer], default: Offer) -> Offer:
     if not accept or not accept.strip():
         return default
     for media, params in _ranges(accept):
-        if media in ("*/*", "application/*") or (
-            media in ("application/xml", "text/xml") and default.generic_xml
-        ):
+        if media in ("*/*", "application/*"):
             return default
         for offer in offers:
             if _matches(media, params, offer):

@@ -12,24 +12,23 @@ from typing import Annotated, Literal
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from recnet.api.v1.http import conditional, preferred_languages
 from recnet.auth.principal import Principal, PrincipalDep, require_scopes
 from recnet.auth.scopes import Scope
 from recnet.db import Database, DatabaseDep, SessionDep, utcnow
-from recnet.errors import NotFound, ProblemError, UnsupportedMediaType, ValidationProblem
+from recnet.errors import ProblemError, UnsupportedMediaType, ValidationProblem
 from recnet.formats import sdmx
 from recnet.schemas.common import Page
-from recnet.schemas.statistics import DATAFLOW_ID, DIMENSIONS, REGION, TOTAL, normalise_period
+from recnet.schemas.statistics import DIMENSIONS, REGION, TOTAL, normalise_period
 from recnet.schemas.statistics_io import ImportReport, StatisticsObservation, Strategy
 from recnet.schemas.statistics_structure import StatisticsStructure, structure
 from recnet.services import statistics
 from recnet.services.statistics import CubeFilters, ImportRequest, PublishedCell
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
-sdmx_router = APIRouter(prefix="/sdmx", tags=["sdmx"])
 
 IMPORT_PATH = "/v1/statistics/observations"
 MAX_PAGE = 10_000
@@ -324,103 +323,3 @@ def get_aggregates(
     cells = statistics.published(principal, session.execute(query.limit(MAX_PAGE)), filters)
     page = Page[StatisticsObservation](items=[_json(c) for c in cells])
     return conditional(request, response, page)
-
-
-# ---------------------------------------------------------------- SDMX REST
-
-
-_FLOWS = {DATAFLOW_ID, f"RECNET,{DATAFLOW_ID}", f"RECNET,{DATAFLOW_ID},1.0"}
-
-
-def _sdmx_data(
-    request: Request,
-    principal: Principal,
-    database: Database,
-    flow: Annotated[str, Path(max_length=100)],
-    key: Annotated[str, Path(max_length=1000)],
-    start_period: str | None,
-    end_period: str | None,
-    dimension_at_observation: str,
-    format: Literal["sdmx-json", "sdmx-csv"] | None,
-) -> Response:
-    if flow not in _FLOWS:
-        raise NotFound(f"No dataflow {flow}; this service publishes {DATAFLOW_ID}.")
-    parts = key.split(".") if key and key != "all" else []
-    if parts and len(parts) != len(DIMENSIONS):
-        raise ValidationProblem(f"The key names {len(DIMENSIONS)} dimensions separated by dots.")
-    dimensions = {
-        d: _codes(p) for d, p in zip(DIMENSIONS, parts, strict=False) if d != "TIME_PERIOD"
-    }
-    filters = CubeFilters(
-        dimensions=dimensions,
-        start_period=_period(start_period, "startPeriod"),
-        end_period=_period(end_period, "endPeriod"),
-    )
-    if len(parts) == len(DIMENSIONS) and parts[-1]:
-        periods = [p for p in (normalise_period(c) for c in _codes(parts[-1])) if p]
-        filters.dimensions["TIME_PERIOD"] = periods
-    chosen = _format(request, format)
-    chosen = "sdmx-csv" if chosen in ("csv", "sdmx-csv") else "sdmx-json"
-    if dimension_at_observation not in ("AllDimensions", "TIME_PERIOD"):
-        raise ValidationProblem("dimensionAtObservation is AllDimensions or TIME_PERIOD.")
-    lang = (preferred_languages(request) or ["en"])[0]
-    encode = _encoder(chosen, lang, dimension_at_observation)
-    return StreamingResponse(
-        _stream(database, principal, filters, encode), media_type=MEDIA[chosen]
-    )
-
-
-@sdmx_router.get(
-    "/data/{flow}", responses={200: {"content": {sdmx.SDMX_JSON: {}, sdmx.SDMX_CSV: {}}}, 404: {}}
-)
-def get_sdmx_dataflow_data(
-    request: Request,
-    principal: PrincipalDep,
-    database: DatabaseDep,
-    flow: Annotated[str, Path(max_length=100)],
-    startPeriod: Period = None,  # noqa: N803 (the SDMX REST parameter names)
-    endPeriod: Period = None,  # noqa: N803
-    dimensionAtObservation: Annotated[str, Query(max_length=20)] = "AllDimensions",  # noqa: N803
-    format: Literal["sdmx-json", "sdmx-csv"] | None = None,
-) -> Response:
-    """SDMX REST data query for the whole dataflow (SDMX-JSON 1.0, or SDMX-CSV 2.0)."""
-    return _sdmx_data(
-        request,
-        principal,
-        database,
-        flow,
-        "",
-        startPeriod,
-        endPeriod,
-        dimensionAtObservation,
-        format,
-    )
-
-
-@sdmx_router.get(
-    "/data/{flow}/{key}",
-    responses={200: {"content": {sdmx.SDMX_JSON: {}, sdmx.SDMX_CSV: {}}}, 404: {}},
-)
-def get_sdmx_data(
-    request: Request,
-    principal: PrincipalDep,
-    database: DatabaseDep,
-    flow: Annotated[str, Path(max_length=100)],
-    key: Annotated[str, Path(max_length=1000)],
-    startPeriod: Period = None,  # noqa: N803
-    endPeriod: Period = None,  # noqa: N803
-    dimensionAtObservation: Annotated[str, Query(max_length=20)] = "AllDimensions",  # noqa: N803
-    format: Literal["sdmx-json", "sdmx-csv"] | None = None,
-) -> Response:
-    """SDMX REST data query: key of dimension values in order, + for several, empty for all."""
-    return _sdmx_data(
-        request,
-        principal,
-        database,
-        flow,
-        key,
-        startPeriod,
-        endPeriod,
-        dimensionAtObservation,
-        format,
-    )

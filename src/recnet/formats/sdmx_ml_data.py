@@ -1,0 +1,353 @@
+"""Streaming SDMX-ML 2.1 data messages of RR_STATS: generic and structure-specific.
+
+Like the other encoders in ``formats.sdmx``, each is a generator of UTF-8 chunks of about
+``sdmx.CHUNK_SIZE`` characters: the observations are read as they are written, memory stays flat.
+Observations must come sorted by key (the cube is read so), so that a series' observations are
+together.
+
+- ``dimension_at_observation``: ``TIME_PERIOD`` (series keyed by the five other dimensions, the
+  period at the observation) or ``AllDimensions`` (observations with their whole key).
+- ``detail``: ``full``; ``dataonly`` (no attributes but ``CONF_STATUS``: a withheld cell without
+  its flag would read as a figure nobody reported); ``serieskeysonly`` and ``nodata`` (the series,
+  without observations: every RR_STATS attribute is attached to the observation).
+
+A withheld cell has no value (no ``ObsValue`` / ``OBS_VALUE``) and ``CONF_STATUS`` C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Final, Literal
+from xml.sax.saxutils import escape, quoteattr
+
+from recnet.formats.sdmx import ATTRIBUTES, CHUNK_SIZE, SUPPRESSED, Observation
+from recnet.schemas.statistics import AGENCY, DATAFLOW_ID, DIMENSIONS, VERSION
+
+GENERIC: Final = "application/vnd.sdmx.genericdata+xml;version=2.1"
+STRUCTURE_SPECIFIC: Final = "application/vnd.sdmx.structurespecificdata+xml;version=2.1"
+
+MES: Final = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"
+COM: Final = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common"
+GEN: Final = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/data/generic"
+SS: Final = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/data/structurespecific"
+XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
+STRUCTURE_ID: Final = f"{AGENCY}_{DATAFLOW_ID}_{VERSION.replace('.', '_')}"
+
+Detail = Literal["full", "dataonly", "serieskeysonly", "nodata"]
+
+
+def structure_namespace(dimension_at_observation: str) -> str:
+    """The namespace of the dataflow's structure-specific schema (see ``structure_schema``)."""
+    level = (
+        "ObsLevelDim:AllDimensions"
+        if dimension_at_observation == "AllDimensions"
+        else f"ObsLevelDim:{dimension_at_observation}"
+    )
+    flow = f"{AGENCY}:{DATAFLOW_ID}({VERSION})"
+    return f"urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow={flow}:{level}"
+
+
+def _prepared(prepared: datetime) -> str:
+    return prepared.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _header(message_id: str, prepared: datetime, structure: str) -> str:
+    return (
+        "<message:Header>"
+        f"<message:ID>{escape(message_id)}</message:ID>"
+        "<message:Test>false</message:Test>"
+        f"<message:Prepared>{_prepared(prepared)}</message:Prepared>"
+        f'<message:Sender id="{AGENCY}"/>'
+        f"{structure}"
+        "</message:Header>"
+    )
+
+
+def _usage() -> str:
+    return (
+        f'<common:StructureUsage><Ref agencyID="{AGENCY}" id="{DATAFLOW_ID}" '
+        f'version="{VERSION}"/></common:StructureUsage>'
+    )
+
+
+def _attributes(obs: Observation, detail: str) -> list[tuple[str, str]]:
+    """(id, value) of the observation's attributes that are written at this detail."""
+    values = {
+        "OBS_STATUS": obs.obs_status,
+        "UNIT_MEASURE": obs.unit,
+        "CONF_STATUS": obs.conf_status,
+        "COMMENT": obs.comment or None,
+        "SOURCE": obs.source or None,
+    }
+    keep = ATTRIBUTES if detail == "full" else ("CONF_STATUS",)
+    return [(a, v) for a in ATTRIBUTES if a in keep and (v := values[a]) is not None]
+
+
+def _value(obs: Observation) -> str | None:
+    if obs.value is None or obs.conf_status in SUPPRESSED:
+        return None
+    return str(obs.value)
+
+
+def _chunked(parts: Iterable[str]) -> Iterator[bytes]:
+    buffer: list[str] = []
+    size = 0
+    for part in parts:
+        buffer.append(part)
+        size += len(part)
+        if size >= CHUNK_SIZE:
+            yield "".join(buffer).encode()
+            buffer.clear()
+            size = 0
+    if buffer:
+        yield "".join(buffer).encode()
+
+
+def _check(dimension_at_observation: str, detail: str) -> None:
+    if dimension_at_observation not in ("AllDimensions", "TIME_PERIOD"):
+        raise ValueError("dimensionAtObservation: AllDimensions or TIME_PERIOD")
+    if detail not in ("full", "dataonly", "serieskeysonly", "nodata"):
+        raise ValueError(f"detail {detail!r}")
+
+
+def _series_form(dimension_at_observation: str, detail: str) -> bool:
+    # Series keys alone need series, whatever the observation dimension asked for.
+    return dimension_at_observation == "TIME_PERIOD" or detail in ("serieskeysonly", "nodata")
+
+
+# --- Generic -------------------------------------------------------------------------------------
+
+
+def generic_data(
+    observations: Iterable[Observation],
+    *,
+    message_id: str,
+    prepared: datetime,
+    dimension_at_observation: str = "TIME_PERIOD",
+    detail: str = "full",
+) -> Iterator[bytes]:
+    """An SDMX-ML 2.1 generic data message, as UTF-8 chunks."""
+    _check(dimension_at_observation, detail)
+    series = _series_form(dimension_at_observation, detail)
+    return _chunked(_generic(observations, message_id, prepared, series, detail))
+
+
+def _values(tag: str, pairs: Iterable[tuple[str, str]]) -> str:
+    inner = "".join(f'<generic:Value id="{i}" value={quoteattr(v)}/>' for i, v in pairs)
+    return f"<generic:{tag}>{inner}</generic:{tag}>" if inner else ""
+
+
+def _generic_obs_tail(obs: Observation, detail: str) -> str:
+    value = _value(obs)
+    out = f"<generic:ObsValue value={quoteattr(value)}/>" if value is not None else ""
+    return out + _values("Attributes", _attributes(obs, detail))
+
+
+def _generic(
+    observations: Iterable[Observation],
+    message_id: str,
+    prepared: datetime,
+    series: bool,
+    detail: str,
+) -> Iterator[str]:
+    level = "TIME_PERIOD" if series else "AllDimensions"
+    structure = (
+        f'<message:Structure structureID="{STRUCTURE_ID}" dimensionAtObservation="{level}">'
+        f"{_usage()}</message:Structure>"
+    )
+    yield (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<message:GenericData xmlns:message="{MES}" xmlns:common="{COM}" '
+        f'xmlns:generic="{GEN}">'
+        + _header(message_id, prepared, structure)
+        + f'<message:DataSet structureRef="{STRUCTURE_ID}" action="Information">'
+    )
+    keys_only = detail in ("serieskeysonly", "nodata")
+    current: tuple[str, ...] | None = None
+    for obs in observations:
+        if not series:
+            key = _values("ObsKey", zip(DIMENSIONS, obs.key, strict=True))
+            yield f"<generic:Obs>{key}{_generic_obs_tail(obs, detail)}</generic:Obs>"
+            continue
+        if obs.key[:-1] != current:
+            if current is not None:
+                yield "</generic:Series>"
+            current = obs.key[:-1]
+            yield "<generic:Series>" + _values(
+                "SeriesKey", zip(DIMENSIONS[:-1], current, strict=True)
+            )
+        if not keys_only:
+            yield (
+                '<generic:Obs><generic:ObsDimension id="TIME_PERIOD" '
+                f"value={quoteattr(obs.key[-1])}/>"
+                f"{_generic_obs_tail(obs, detail)}</generic:Obs>"
+            )
+    if current is not None:
+        yield "</generic:Series>"
+    yield "</message:DataSet></message:GenericData>"
+
+
+# --- Structure-specific --------------------------------------------------------------------------
+
+
+def structure_specific_data(
+    observations: Iterable[Observation],
+    *,
+    message_id: str,
+    prepared: datetime,
+    dimension_at_observation: str = "TIME_PERIOD",
+    detail: str = "full",
+) -> Iterator[bytes]:
+    """An SDMX-ML 2.1 structure-specific data message, as UTF-8 chunks. Its data set is typed by
+    the dataflow's own schema (``/v1/sdmx/schema/dataflow/RECNET/RR_STATS``)."""
+    _check(dimension_at_observation, detail)
+    series = _series_form(dimension_at_observation, detail)
+    return _chunked(_structure_specific(observations, message_id, prepared, series, detail))
+
+
+def _xml_attributes(pairs: Iterable[tuple[str, str]]) -> str:
+    return "".join(f" {i}={quoteattr(v)}" for i, v in pairs)
+
+
+def _ss_obs(obs: Observation, key: Iterable[tuple[str, str]], detail: str) -> str:
+    value = _value(obs)
+    measure = f" OBS_VALUE={quoteattr(value)}" if value is not None else ""
+    return f"<Obs{_xml_attributes(key)}{measure}{_xml_attributes(_attributes(obs, detail))}/>"
+
+
+def _structure_specific(
+    observations: Iterable[Observation],
+    message_id: str,
+    prepared: datetime,
+    series: bool,
+    detail: str,
+) -> Iterator[str]:
+    level = "TIME_PERIOD" if series else "AllDimensions"
+    namespace = structure_namespace(level)
+    structure = (
+        f'<message:Structure structureID="{STRUCTURE_ID}" namespace="{namespace}" '
+        f'dimensionAtObservation="{level}">{_usage()}</message:Structure>'
+    )
+    yield (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<message:StructureSpecificData xmlns:message="{MES}" xmlns:common="{COM}" '
+        f'xmlns:ss="{SS}" xmlns:xsi="{XSI}" xmlns:ns1="{namespace}">'
+        + _header(message_id, prepared, structure)
+        + f'<message:DataSet ss:structureRef="{STRUCTURE_ID}" xsi:type="ns1:DataSetType" '
+        'ss:dataScope="Dataflow" ss:action="Information">'
+    )
+    keys_only = detail in ("serieskeysonly", "nodata")
+    current: tuple[str, ...] | None = None
+    for obs in observations:
+        if not series:
+            yield _ss_obs(obs, zip(DIMENSIONS, obs.key, strict=True), detail)
+            continue
+        if obs.key[:-1] != current:
+            if current is not None:
+                yield "</Series>"
+            current = obs.key[:-1]
+            yield f"<Series{_xml_attributes(zip(DIMENSIONS[:-1], current, strict=True))}>"
+        if not keys_only:
+            yield _ss_obs(obs, (("TIME_PERIOD", obs.key[-1]),), detail)
+    if current is not None:
+        yield "</Series>"
+    yield "</message:DataSet></message:StructureSpecificData>"
+
+
+# --- The dataflow's structure-specific schema ----------------------------------------------------
+
+XS: Final = "http://www.w3.org/2001/XMLSchema"
+SDMX_SCHEMA: Final = "application/vnd.sdmx.schema+xml;version=2.1"
+_TEXT_LIMITS: Final = {"COMMENT": 500, "SOURCE": 200}
+
+
+def _enumeration(name: str, codes: Iterable[str]) -> str:
+    values = "".join(f'<xs:enumeration value="{c}"/>' for c in codes)
+    return (
+        f'<xs:simpleType name="{name}"><xs:restriction base="common:IDType">{values}'
+        "</xs:restriction></xs:simpleType>"
+    )
+
+
+def structure_schema(dimension_at_observation: str = "TIME_PERIOD") -> bytes:
+    """The XML schema of RR_STATS structure-specific data with this observation dimension
+    (``TIME_PERIOD`` or ``AllDimensions``), as the SDMX schema query answers it. It imports the
+    SDMX-ML 2.1 schemas by namespace (``SDMXDataStructureSpecific.xsd``, ``SDMXCommon.xsd`` beside
+    it), and restricts every coded component to its codes."""
+    from recnet.schemas.statistics import CODELISTS
+
+    _check(dimension_at_observation, "full")
+    namespace = structure_namespace(dimension_at_observation)
+    types = [_enumeration(f"{cl.id}Type", (c.id for c in cl.codes)) for cl in CODELISTS.values()]
+    for attribute, limit in _TEXT_LIMITS.items():
+        types.append(
+            f'<xs:simpleType name="{attribute}Type"><xs:restriction base="xs:string">'
+            f'<xs:maxLength value="{limit}"/></xs:restriction></xs:simpleType>'
+        )
+
+    def component_type(component: str) -> str:
+        if component in CODELISTS:
+            return f"{CODELISTS[component].id}Type"
+        return f"{component}Type"
+
+    dimensions = "".join(
+        f'<xs:attribute name="{d}" type="{component_type(d)}" use="required"/>'
+        for d in DIMENSIONS[:-1]
+    )
+    attributes = "".join(
+        f'<xs:attribute name="{a}" type="{component_type(a)}" use="optional"/>' for a in ATTRIBUTES
+    )
+    flat = dimension_at_observation == "AllDimensions"
+    observations = "Obs" if flat else "Series"
+    obs_type = (
+        '<xs:complexType name="ObsType"><xs:complexContent><xs:restriction base="dsd:ObsType">'
+        '<xs:sequence><xs:element ref="common:Annotations" minOccurs="0"/></xs:sequence>'
+        '<xs:attribute name="type" use="prohibited"/>'
+        '<xs:attribute name="REPORTING_YEAR_START_DAY" use="prohibited"/>'
+        + (dimensions if flat else "")
+        + '<xs:attribute name="TIME_PERIOD" type="common:ObservationalTimePeriodType" '
+        'use="required"/>'
+        '<xs:attribute name="OBS_VALUE" type="xs:nonNegativeInteger" use="optional"/>'
+        + attributes
+        + "</xs:restriction></xs:complexContent></xs:complexType>"
+    )
+    series_type = (
+        ""
+        if flat
+        else '<xs:complexType name="SeriesType"><xs:complexContent>'
+        '<xs:restriction base="dsd:SeriesType"><xs:sequence>'
+        '<xs:element ref="common:Annotations" minOccurs="0"/>'
+        '<xs:element name="Obs" type="ObsType" form="unqualified" minOccurs="0" '
+        'maxOccurs="unbounded"/></xs:sequence>'
+        '<xs:attribute name="TIME_PERIOD" use="prohibited"/>'
+        '<xs:attribute name="REPORTING_YEAR_START_DAY" use="prohibited"/>'
+        + dimensions
+        + "</xs:restriction></xs:complexContent></xs:complexType>"
+    )
+    dataset_type = (
+        '<xs:complexType name="DataSetType"><xs:complexContent>'
+        '<xs:restriction base="dsd:DataSetType"><xs:sequence>'
+        '<xs:element ref="common:Annotations" minOccurs="0"/>'
+        '<xs:element name="DataProvider" type="common:DataProviderReferenceType" '
+        'form="unqualified" minOccurs="0"/>'
+        f'<xs:choice minOccurs="0"><xs:element name="{observations}" '
+        f'type="{observations}Type" form="unqualified" maxOccurs="unbounded"/></xs:choice>'
+        "</xs:sequence>"
+        '<xs:attribute name="REPORTING_YEAR_START_DAY" use="prohibited"/>'
+        "</xs:restriction></xs:complexContent></xs:complexType>"
+    )
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<xs:schema xmlns:xs="{XS}" xmlns="{namespace}" xmlns:common="{COM}" xmlns:dsd="{SS}" '
+        f'targetNamespace="{namespace}" elementFormDefault="unqualified" '
+        'attributeFormDefault="unqualified">'
+        f'<xs:import namespace="{COM}" schemaLocation="SDMXCommon.xsd"/>'
+        f'<xs:import namespace="{SS}" schemaLocation="SDMXDataStructureSpecific.xsd"/>'
+        + "".join(types)
+        + dataset_type
+        + series_type
+        + obs_type
+        + "</xs:schema>"
+    )
+    return document.encode()

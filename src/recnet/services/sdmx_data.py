@@ -1,0 +1,193 @@
+"""SDMX REST data queries over the protected cube: what a query selects, and the cells it answers.
+
+``data_query`` reads a query's path and parameters (flowRef, key, providerRef, periods,
+``updatedAfter``) into ``CubeFilters``; ``cells`` reads the cube through ``statistics.published``
+(so every figure is the caller's view: exact only where ``auth.visibility`` allows, protected
+otherwise) and applies ``firstNObservations`` / ``lastNObservations`` per series and ``detail``.
+
+The key names the five dimensions before TIME_PERIOD, in DSD order (``UZB.RETURNED.F..``), each
+position empty (all) or ``+``-joined codes; the six-position form with periods, which recnet gave
+before, is still read.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+from recnet.auth.principal import Principal
+from recnet.errors import NotFound, ValidationProblem
+from recnet.formats.sdmx import Observation
+from recnet.schemas.statistics import (
+    AGENCY,
+    DATAFLOW_ID,
+    DIMENSIONS,
+    MEMBER_STATES,
+    VERSION,
+    normalise_period,
+    period_frequency,
+)
+from recnet.services import statistics
+from recnet.services.statistics import CubeFilters
+
+MAX_CODES: Final = 100
+DETAILS: Final = ("full", "dataonly", "serieskeysonly", "nodata")
+_FLOWS: Final = {
+    DATAFLOW_ID,
+    f"{AGENCY},{DATAFLOW_ID}",
+    f"{AGENCY},{DATAFLOW_ID},{VERSION}",
+    f"{AGENCY},{DATAFLOW_ID},latest",
+    f"all,{DATAFLOW_ID},latest",
+    f"all,{DATAFLOW_ID}",
+}
+_PROVIDERS: Final = frozenset(s.id for s in MEMBER_STATES)
+
+
+class NoResultsFound(NotFound):
+    """SDMX error 100: the query is valid but selects no data."""
+
+
+@dataclass(frozen=True)
+class DataQuery:
+    filters: CubeFilters
+    first_n: int | None = None
+    last_n: int | None = None
+    detail: str = "full"
+
+
+def _codes(position: str, name: str) -> list[str]:
+    codes = [c for c in position.split("+") if c]
+    if len(codes) > MAX_CODES:
+        raise ValidationProblem(f"{name}: at most {MAX_CODES} codes.")
+    return codes
+
+
+def _period(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    normalised = normalise_period(value)
+    if normalised is None:
+        raise ValidationProblem(
+            f"{name} must be a year, quarter or month (2024, 2024-Q1, 2024-03)."
+        )
+    return normalised
+
+
+def _providers(provider_ref: str) -> list[str] | None:
+    """``UZB``, ``RECNET,UZB`` or several joined by ``+``; None for all."""
+    if provider_ref in ("all", ""):
+        return None
+    providers = []
+    for part in _codes(provider_ref, "providerRef"):
+        agency, _, provider = part.rpartition(",")
+        if agency not in ("", AGENCY, f"{AGENCY},DATA_PROVIDERS"):
+            raise NoResultsFound(f"No data provider {part}: the providers are {AGENCY}'s.")
+        providers.append(provider)
+    return providers
+
+
+def data_query(
+    flow_ref: str,
+    key: str = "all",
+    provider_ref: str = "all",
+    *,
+    start_period: str | None = None,
+    end_period: str | None = None,
+    updated_after: datetime | None = None,
+    first_n: int | None = None,
+    last_n: int | None = None,
+    detail: str = "full",
+) -> DataQuery:
+    """The selection of an SDMX data query, checked: 404 for another dataflow, 422 for a key of
+    the wrong length or a bad period."""
+    if flow_ref not in _FLOWS:
+        raise NoResultsFound(f"No dataflow {flow_ref}; this service publishes {DATAFLOW_ID}.")
+    if detail not in DETAILS:
+        raise ValidationProblem(f"detail is one of {', '.join(DETAILS)}.")
+    parts = key.split(".") if key not in ("all", "") else []
+    if parts and len(parts) not in (len(DIMENSIONS) - 1, len(DIMENSIONS)):
+        raise ValidationProblem(
+            f"The key names the {len(DIMENSIONS) - 1} dimensions "
+            f"{', '.join(DIMENSIONS[:-1])} in this order, separated by dots "
+            "(an empty position for all codes), e.g. UZB.RETURNED.F.._T."
+        )
+    dimensions = {d: _codes(p, d) for d, p in zip(DIMENSIONS[:-1], parts, strict=False) if p}
+    if len(parts) == len(DIMENSIONS) and parts[-1]:
+        periods = [_period(p, "TIME_PERIOD") for p in _codes(parts[-1], "TIME_PERIOD")]
+        dimensions["TIME_PERIOD"] = [p for p in periods if p]
+    providers = _providers(provider_ref)
+    if providers is not None:
+        areas = dimensions.get("REF_AREA")
+        chosen = [p for p in providers if areas is None or p in areas]
+        if not chosen:
+            raise NoResultsFound("The key and the data providers select no reference area.")
+        dimensions["REF_AREA"] = chosen
+    if updated_after is not None and updated_after.tzinfo is None:
+        updated_after = updated_after.replace(tzinfo=UTC)
+    filters = CubeFilters(
+        dimensions=dimensions,
+        start_period=_period(start_period, "startPeriod"),
+        end_period=_period(end_period, "endPeriod"),
+        updated_since=updated_after,
+    )
+    return DataQuery(filters, first_n, last_n, detail)
+
+
+def _bounds(period: str) -> tuple[date, date]:
+    year = int(period[:4])
+    frequency = period_frequency(period)
+    if frequency == "A":
+        return date(year, 1, 1), date(year, 12, 31)
+    first = (int(period[6]) - 1) * 3 + 1 if frequency == "Q" else int(period[5:7])
+    last = first + 2 if frequency == "Q" else first
+    end = date(year + (last == 12), last % 12 + 1, 1)
+    return date(year, first, 1), date.fromordinal(end.toordinal() - 1)
+
+
+def _chronological(obs: Observation) -> tuple[date, date]:
+    start, end = _bounds(obs.key[-1])
+    return end, start
+
+
+def _first_last(
+    observations: Iterable[Observation], first_n: int | None, last_n: int | None
+) -> Iterator[Observation]:
+    """Per series, the first and/or last N observations in time (by the end of their period),
+    written back in key order. A series is a few dozen cells: held one at a time."""
+    for _, group in itertools.groupby(observations, key=lambda o: o.key[:-1]):
+        in_time = sorted(group, key=_chronological)
+        kept: dict[tuple[str, ...], Observation] = {}
+        if first_n:
+            kept.update((o.key, o) for o in in_time[:first_n])
+        if last_n:
+            kept.update((o.key, o) for o in in_time[-last_n:])
+        yield from sorted(kept.values(), key=lambda o: o.key)
+
+
+def _data_only(obs: Observation) -> Observation:
+    # CONF_STATUS stays: without it a withheld cell would read as a figure nobody reported.
+    return replace(obs, obs_status=None, comment=None, source=None)
+
+
+def cells(session: Any, principal: Principal, query: DataQuery) -> Iterator[Observation]:
+    """The selected cells as this principal may see them, in key order; ``NoResultsFound``
+    (raised when the first cell is looked for) when there are none."""
+    result = session.execute(
+        statistics.cube_query(query.filters), execution_options={"yield_per": 2000}
+    )
+    observations: Iterator[Observation] = (
+        Observation(c.key, c.value, c.obs_status, c.conf_status, c.unit, c.comment, c.source)
+        for c in statistics.published(principal, result, query.filters)
+    )
+    if query.first_n or query.last_n:
+        observations = _first_last(observations, query.first_n, query.last_n)
+    if query.detail == "dataonly":
+        observations = map(_data_only, observations)
+    first = next(observations, None)
+    if first is None:
+        raise NoResultsFound("No data match the query.")
+    yield first
+    yield from observations
