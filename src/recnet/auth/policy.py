@@ -52,6 +52,10 @@ ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/sdmx/data/{flow}"): EVERYONE,
     ("GET", "/v1/sdmx/data/{flow}/{key}"): EVERYONE,
     ("GET", "/v1/sdmx/data/{flow}/{key}/{providerRef}"): EVERYONE,
+    ("GET", "/v1/sdmx/availableconstraint/{flow}"): EVERYONE,
+    ("GET", "/v1/sdmx/availableconstraint/{flow}/{key}"): EVERYONE,
+    ("GET", "/v1/sdmx/availableconstraint/{flow}/{key}/{providerRef}"): EVERYONE,
+    ("GET", "/v1/sdmx/availableconstraint/{flow}/{key}/{providerRef}/{componentID}"): EVERYONE,
     ("GET", "/v1/sdmx/schema/{context}/{agencyID}/{resourceID}"): EVERYONE,
     ("GET", "/v1/sdmx/schema/{context}/{agencyID}/{resourceID}/{version}"): EVERYONE,
     # SDMX structural metadata: the published structure of the statistics, for everyone.

@@ -26,6 +26,7 @@ from recnet.schemas.statistics_sdmx import (
     MEASURE,
     VALID_FROM,
     Artefact,
+    Availability,
     Names,
     Selected,
     ordered,
@@ -68,6 +69,14 @@ _KINDS: Final[dict[str, tuple[str, str, str, str, str, str]]] = {
         "DataStructures",
         "DataStructure",
         "dataStructures",
+        "",
+    ),
+    "contentconstraint": (
+        "registry",
+        "ContentConstraint",
+        "Constraints",
+        "ContentConstraint",
+        "contentConstraints",
         "",
     ),
 }
@@ -216,6 +225,8 @@ def _artefact_xml(parent: ET.Element, selected: Selected, base: str) -> None:
     if a.final:
         attributes["isFinal"] = "true"
         attributes["validFrom"] = VALID_FROM
+    if a.kind == "contentconstraint":
+        attributes["type"] = "Actual"
     if selected.stub:
         attributes["isExternalReference"] = "true"
         attributes["structureURL"] = structure_url(base, a)
@@ -250,6 +261,45 @@ def _artefact_xml(parent: ET.Element, selected: Selected, base: str) -> None:
         )
     elif a.kind == "datastructure":
         _dsd_components(element)
+    elif a.kind == "contentconstraint" and selected.availability is not None:
+        _constraint_xml(element, selected.availability)
+
+
+def _annotation_xml(parent: ET.Element, id_: str, title: str) -> None:
+    annotation = _sub(parent, f"{{{COM}}}Annotation", {"id": id_})
+    _sub(annotation, f"{{{COM}}}AnnotationTitle").text = title
+    _sub(annotation, f"{{{COM}}}AnnotationType").text = "sdmx_metrics"
+
+
+def _constraint_xml(element: ET.Element, availability: Availability) -> None:
+    # Annotations come first in a maintainable artefact: put them before the names.
+    annotations = ET.Element(f"{{{COM}}}Annotations")
+    _annotation_xml(annotations, "series_count", str(availability.series_count))
+    _annotation_xml(annotations, "obs_count", str(availability.obs_count))
+    element.insert(0, annotations)
+    attachment = _sub(element, f"{{{STR}}}ConstraintAttachment")
+    _ref(
+        attachment,
+        f"{{{STR}}}Dataflow",
+        {
+            "id": DSD_ID,
+            "version": VERSION,
+            "agencyID": AGENCY,
+            "package": "datastructure",
+            "class": "Dataflow",
+        },
+    )
+    region = _sub(element, f"{{{STR}}}CubeRegion", {"include": "true"})
+    for dimension, codes in availability.values.items():
+        key_value = _sub(region, f"{{{COM}}}KeyValue", {"id": dimension})
+        for code in codes:
+            _sub(key_value, f"{{{COM}}}Value").text = code
+    if availability.time_range is not None:
+        key_value = _sub(region, f"{{{COM}}}KeyValue", {"id": "TIME_PERIOD"})
+        time_range = _sub(key_value, f"{{{COM}}}TimeRange")
+        start, end = availability.time_range
+        _sub(time_range, f"{{{COM}}}StartPeriod", {"isInclusive": "true"}).text = start
+        _sub(time_range, f"{{{COM}}}EndPeriod", {"isInclusive": "true"}).text = end
 
 
 def _header_xml(root: ET.Element, message_id: str, prepared: datetime) -> None:
@@ -395,7 +445,35 @@ def _artefact_json(selected: Selected, lang: str, base: str) -> dict[str, Any]:
         out["structure"] = urn("datastructure", AGENCY, DSD_ID, VERSION)
     elif a.kind == "datastructure":
         out["dataStructureComponents"] = _dsd_json()
+    elif a.kind == "contentconstraint" and selected.availability is not None:
+        out.update(_constraint_json(selected.availability))
     return out
+
+
+def _constraint_json(availability: Availability) -> dict[str, Any]:
+    key_values: list[dict[str, Any]] = [
+        {"id": dimension, "values": list(codes)} for dimension, codes in availability.values.items()
+    ]
+    if availability.time_range is not None:
+        start, end = availability.time_range
+        key_values.append(
+            {
+                "id": "TIME_PERIOD",
+                "timeRange": {
+                    "startPeriod": {"period": start, "isInclusive": True},
+                    "endPeriod": {"period": end, "isInclusive": True},
+                },
+            }
+        )
+    return {
+        "annotations": [
+            {"id": "series_count", "title": str(availability.series_count), "type": "sdmx_metrics"},
+            {"id": "obs_count", "title": str(availability.obs_count), "type": "sdmx_metrics"},
+        ],
+        "type": "Actual",
+        "constraintAttachment": {"dataflows": [urn("dataflow", AGENCY, DSD_ID, VERSION)]},
+        "cubeRegions": [{"isIncluded": True, "keyValues": key_values}],
+    }
 
 
 def structure_json(

@@ -33,6 +33,7 @@ KINDS: Final = (
     "codelist",
     "conceptscheme",
     "datastructure",
+    "contentconstraint",
 )
 ITEM_SCHEMES: Final = frozenset({"agencyscheme", "dataproviderscheme", "conceptscheme", "codelist"})
 
@@ -78,14 +79,44 @@ class Artefact:
 
 
 @dataclass(frozen=True)
+class Availability:
+    """What data exist for a query (an actual content constraint): the codes of each dimension
+    (of the dimensions asked about), the first and last period, and the counts."""
+
+    values: dict[str, tuple[str, ...]]
+    time_range: tuple[str, str] | None
+    series_count: int
+    obs_count: int
+
+
+@dataclass(frozen=True)
 class Selected:
     """An artefact as an answer writes it: ``stub`` None (full), "stub" or "complete"; ``items``
-    the items to write (all of them unless ``partial``)."""
+    the items to write (all of them unless ``partial``); for a content constraint, its cube
+    region."""
 
     artefact: Artefact
     stub: Literal["stub", "complete"] | None = None
     items: tuple[Item, ...] = ()
     partial: bool = False
+    availability: Availability | None = None
+
+
+# The actual content constraint of the dataflow: made per query from the data (see
+# services.sdmx_data.availability), never listed with the fixed artefacts.
+CONSTRAINT: Final = Artefact(
+    "contentconstraint",
+    AGENCY,
+    "CC_RR_STATS",
+    VERSION,
+    {"en": "Data available in RR_STATS", "ru": "Имеющиеся данные RR_STATS"},
+    {"en": "The codes and periods for which data exist, as the reader may see them."},
+    children=(
+        ("dataflow", AGENCY, DATAFLOW_ID, VERSION),
+        ("dataproviderscheme", AGENCY, "DATA_PROVIDERS", "1.0"),
+    ),
+    final=False,
+)
 
 
 _CONCEPT_NAMES: Final[dict[str, Names]] = {

@@ -30,6 +30,7 @@ from recnet.schemas.statistics import (
     normalise_period,
     period_frequency,
 )
+from recnet.schemas.statistics_sdmx import Availability
 from recnet.services import statistics
 from recnet.services.statistics import CubeFilters
 
@@ -191,3 +192,56 @@ def cells(session: Any, principal: Principal, query: DataQuery) -> Iterator[Obse
         raise NoResultsFound("No data match the query.")
     yield first
     yield from observations
+
+
+def _scan(session: Any, principal: Principal, query: DataQuery) -> list[Observation]:
+    try:
+        return list(cells(session, principal, query))
+    except NoResultsFound:
+        return []
+
+
+def availability(
+    session: Any,
+    principal: Principal,
+    query: DataQuery,
+    *,
+    mode: str = "exact",
+    component: str = "all",
+) -> Availability:
+    """What data exist for a data query, in the caller's view (a withheld cell exists, as it does
+    in the data): ``exact``, the codes the query's data have; ``available``, for each dimension
+    the codes that would still give data if chosen with the rest of the query. ``component``
+    narrows the answer to one dimension (``TIME_PERIOD`` included)."""
+    if component != "all" and component not in DIMENSIONS:
+        raise ValidationProblem(f"componentID is all or one of {', '.join(DIMENSIONS)}.")
+    if mode not in ("exact", "available"):
+        raise ValidationProblem("mode is exact or available.")
+    selected = _scan(session, principal, query)
+    if not selected:
+        raise NoResultsFound("No data match the query.")
+    asked = DIMENSIONS[:-1] if component == "all" else (component,)
+    values: dict[str, tuple[str, ...]] = {}
+    for position, dimension in enumerate(DIMENSIONS[:-1]):
+        if dimension not in asked:
+            continue
+        source = selected
+        if mode == "available" and dimension in query.filters.dimensions:
+            others = {d: c for d, c in query.filters.dimensions.items() if d != dimension}
+            source = _scan(
+                session,
+                principal,
+                replace(query, filters=replace(query.filters, dimensions=others)),
+            )
+        values[dimension] = tuple(sorted({o.key[position] for o in source}))
+    time_range = None
+    if component in ("all", "TIME_PERIOD"):
+        periods = sorted((o.key[-1] for o in selected), key=lambda p: _bounds(p))
+        ends = sorted((o.key[-1] for o in selected), key=lambda p: _bounds(p)[1])
+        time_range = (periods[0], ends[-1])
+    return Availability(
+        values=values,
+        time_range=time_range,
+        series_count=len({o.key[:-1] for o in selected}),
+        obs_count=len(selected),
+    )

@@ -21,11 +21,14 @@ from __future__ import annotations
 from typing import Final, Literal
 
 from recnet.errors import NotFound, ProblemError, ValidationProblem
+from recnet.schemas.statistics import CODELISTS, DIMENSIONS
 from recnet.schemas.statistics_sdmx import (
     ARTEFACTS,
+    CONSTRAINT,
     ITEM_SCHEMES,
     KINDS,
     Artefact,
+    Availability,
     Selected,
 )
 
@@ -54,6 +57,7 @@ NOT_IMPLEMENTED: Final = frozenset(
         "process",
         "categorisation",
         "attachmentconstraint",
+        "allowedconstraint",
         "transformationscheme",
         "rulesetscheme",
         "userdefinedoperatorscheme",
@@ -64,13 +68,15 @@ NOT_IMPLEMENTED: Final = frozenset(
 )
 # Resources that stand for several kinds.
 GROUPS: Final = {
-    "structure": frozenset(KINDS),
+    "structure": frozenset(KINDS) - {"contentconstraint"},
     "organisationscheme": frozenset({"agencyscheme", "dataproviderscheme"}),
 }
 REFERENCE_KEYWORDS: Final = frozenset(
     {"none", "parents", "parentsandsiblings", "children", "descendants", "all"}
 )
 MAX_LIST: Final = 50
+# The codelist of each dimension of RR_STATS.
+CODELIST_OF: Final = {d: CODELISTS[d].id for d in DIMENSIONS if d in CODELISTS}
 _BY_REF: Final = {a.ref: a for a in ARTEFACTS}
 
 
@@ -213,3 +219,43 @@ def _detailed(selected: Selected, detail: str, *, referenced: bool) -> Selected:
         # constraint narrows them), so they are written whole.
         return selected
     return Selected(selected.artefact, stub=stub, items=(), partial=False)
+
+
+CONSTRAINT_RESOURCES: Final = frozenset({"contentconstraint", "actualconstraint"})
+CONSTRAINT_REFERENCES: Final = frozenset(
+    {"none", "all", "codelist", "conceptscheme", "datastructure", "dataflow", "dataproviderscheme"}
+)
+
+
+def resolve_constraint(
+    availability: Availability, *, references: str = "none", detail: str = "full"
+) -> list[Selected]:
+    """The actual content constraint of a query, with what it refers to (SDMX RESTful
+    specification 4.6.1): ``all`` is the dataflow, the data structure, its concept scheme and
+    codelists and the data provider scheme; item schemes keep only the items the constraint uses
+    (codes with data, the providers of the reference areas with data) and say they are partial."""
+    if references not in CONSTRAINT_REFERENCES:
+        raise ValidationProblem(f"references is one of {', '.join(sorted(CONSTRAINT_REFERENCES))}.")
+    if detail not in DETAILS:
+        raise ValidationProblem(f"detail is one of {', '.join(sorted(DETAILS))}.")
+    main = Selected(CONSTRAINT, availability=availability)
+    related: list[Artefact] = []
+    if references != "none":
+        everything = [_BY_REF[r] for r in CONSTRAINT.children]
+        everything += _descendants(_BY_REF[CONSTRAINT.children[0]])
+        related = [a for a in everything if references == "all" or a.kind == references]
+    used_codes = {
+        CODELIST_OF[d]: set(codes) for d, codes in availability.values.items() if d in CODELIST_OF
+    }
+    providers = set(availability.values.get("REF_AREA", ()))
+    selection = [main]
+    for a in related:
+        if a.kind == "codelist" and a.id in used_codes:
+            items = tuple(i for i in a.items if i.id in used_codes[a.id])
+            selection.append(Selected(a, items=items, partial=len(items) < len(a.items)))
+        elif a.kind == "dataproviderscheme" and "REF_AREA" in availability.values:
+            items = tuple(i for i in a.items if i.id in providers)
+            selection.append(Selected(a, items=items, partial=len(items) < len(a.items)))
+        else:
+            selection.append(Selected(a, items=a.items))
+    return [_detailed(s, detail, referenced=s is not main) for s in selection]

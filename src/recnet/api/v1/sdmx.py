@@ -30,13 +30,21 @@ from fastapi.responses import StreamingResponse
 from recnet.api.v1.http import preferred_languages
 from recnet.api.v1.sdmx_negotiation import Offer, negotiate
 from recnet.auth.principal import Principal, PrincipalDep
-from recnet.db import Database, DatabaseDep, utcnow
+from recnet.db import Database, DatabaseDep, SessionDep, utcnow
 from recnet.errors import ValidationProblem
 from recnet.formats import sdmx, sdmx_ml_data, sdmx_structure
+from recnet.schemas.statistics import DATAFLOW_ID
 from recnet.schemas.statistics_sdmx import VALID_FROM
 from recnet.services import sdmx_data, sdmx_structures
 
 router = APIRouter(prefix="/sdmx", tags=["sdmx"])
+
+# Structure and availability answers.
+SDMX_ML: Final = Offer(
+    "xml", sdmx_structure.SDMX_ML_STRUCTURE, frozenset({"2.1"}), generic_xml=True
+)
+SDMX_JSON: Final = Offer("json", sdmx_structure.SDMX_JSON_STRUCTURE, frozenset({"1.0", "1.0.0"}))
+STRUCTURE_OFFERS: Final = [SDMX_ML, SDMX_JSON]
 
 # ---------------------------------------------------------------- data
 
@@ -274,6 +282,140 @@ async def get_sdmx_provider_data(
     return await _data(request, response, principal, database, params, flow, key, providerRef)
 
 
+# ---------------------------------------------------------------- availability
+
+ModeQuery = Annotated[
+    Literal["exact", "available"],
+    Query(
+        description="exact: the codes the query's data have; available: the codes that "
+        "would still give data if chosen with the rest of the query."
+    ),
+]
+ComponentID = Annotated[str, Path(max_length=50, pattern=r"^[A-Za-z0-9_]+$")]
+
+
+def _available(
+    request: Request,
+    response: Response,
+    principal: Principal,
+    session: Any,
+    flow: str,
+    key: str,
+    provider: str,
+    component: str,
+    params: AvailabilityParams,
+) -> Response:
+    offer = negotiate(request.headers.get("accept"), STRUCTURE_OFFERS, SDMX_ML)
+    query = sdmx_data.data_query(
+        flow,
+        key,
+        provider,
+        start_period=params.start_period,
+        end_period=params.end_period,
+        updated_after=params.updated_after,
+    )
+    found = sdmx_data.availability(session, principal, query, mode=params.mode, component=component)
+    selection = sdmx_structures.resolve_constraint(found, references=params.references)
+    return _structures(request, response, offer, selection, repr(found))
+
+
+class AvailabilityParams:
+    """The parameters of an SDMX availability query, bounded."""
+
+    def __init__(
+        self,
+        startPeriod: PeriodQuery = None,  # noqa: N803
+        endPeriod: PeriodQuery = None,  # noqa: N803
+        updatedAfter: datetime | None = None,  # noqa: N803
+        mode: ModeQuery = "exact",
+        references: Annotated[
+            str,
+            Query(
+                max_length=30,
+                description="none, all, codelist, conceptscheme, datastructure, dataflow or "
+                "dataproviderscheme.",
+            ),
+        ] = "none",
+    ) -> None:
+        self.start_period = startPeriod
+        self.end_period = endPeriod
+        self.updated_after = updatedAfter
+        self.mode = mode
+        self.references = references
+
+
+AvailabilityDep = Annotated[AvailabilityParams, Depends()]
+_AVAILABILITY_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {SDMX_ML.media_type: {}, SDMX_JSON.media_type: {}}},
+    404: {"description": "No results found"},
+    406: {"description": "Not acceptable"},
+}
+
+
+@router.get("/availableconstraint/{flow}", responses=_AVAILABILITY_RESPONSES)
+def get_sdmx_availability(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    flow: FlowRef,
+    params: AvailabilityDep,
+) -> Response:
+    """SDMX availability query: an actual content constraint of the data that exist, with the
+    series and observation counts."""
+    return _available(request, response, principal, session, flow, "all", "all", "all", params)
+
+
+@router.get("/availableconstraint/{flow}/{key}", responses=_AVAILABILITY_RESPONSES)
+def get_sdmx_key_availability(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    flow: FlowRef,
+    key: Key,
+    params: AvailabilityDep,
+) -> Response:
+    """SDMX availability query for a data key."""
+    return _available(request, response, principal, session, flow, key, "all", "all", params)
+
+
+@router.get("/availableconstraint/{flow}/{key}/{providerRef}", responses=_AVAILABILITY_RESPONSES)
+def get_sdmx_provider_availability(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    flow: FlowRef,
+    key: Key,
+    providerRef: ProviderRef,  # noqa: N803
+    params: AvailabilityDep,
+) -> Response:
+    """SDMX availability query for a data key and data provider."""
+    return _available(request, response, principal, session, flow, key, providerRef, "all", params)
+
+
+@router.get(
+    "/availableconstraint/{flow}/{key}/{providerRef}/{componentID}",
+    responses=_AVAILABILITY_RESPONSES,
+)
+def get_sdmx_component_availability(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    flow: FlowRef,
+    key: Key,
+    providerRef: ProviderRef,  # noqa: N803
+    componentID: ComponentID,  # noqa: N803
+    params: AvailabilityDep,
+) -> Response:
+    """SDMX availability query for one dimension (TIME_PERIOD included)."""
+    return _available(
+        request, response, principal, session, flow, key, providerRef, componentID, params
+    )
+
+
 # ---------------------------------------------------------------- schema
 
 
@@ -326,11 +468,6 @@ def _schema(request: Request, agency: str, id_: str, version: str, level: str) -
 
 # ---------------------------------------------------------------- structure
 
-SDMX_ML: Final = Offer(
-    "xml", sdmx_structure.SDMX_ML_STRUCTURE, frozenset({"2.1"}), generic_xml=True
-)
-SDMX_JSON: Final = Offer("json", sdmx_structure.SDMX_JSON_STRUCTURE, frozenset({"1.0", "1.0.0"}))
-STRUCTURE_OFFERS: Final = [SDMX_ML, SDMX_JSON]
 _LAST_MODIFIED: Final = format_datetime(datetime.fromisoformat(VALID_FROM), usegmt=True)
 
 Segment = Annotated[str, Path(max_length=500, pattern=r"^[A-Za-z0-9_@$\-.+]+$")]
@@ -376,6 +513,8 @@ def _not_modified(request: Request, etag: str) -> bool:
 def _structure(
     request: Request,
     response: Response,
+    principal: Principal,
+    session: Any,
     resource: str,
     agency: str = "all",
     resource_id: str = "all",
@@ -385,9 +524,28 @@ def _structure(
     detail: str = "full",
 ) -> Response:
     offer = negotiate(request.headers.get("accept"), STRUCTURE_OFFERS, SDMX_ML)
+    if resource in sdmx_structures.CONSTRAINT_RESOURCES:
+        # What data exist, as this reader may see them: made from the data, not fixed.
+        if (agency, resource_id) not in (
+            ("all", "all"),
+            ("RECNET", "all"),
+            ("RECNET", "CC_RR_STATS"),
+            ("all", "CC_RR_STATS"),
+        ):
+            raise sdmx_structures.NoResultsFound("No content constraint matches the query.")
+        found = sdmx_data.availability(session, principal, sdmx_data.data_query(DATAFLOW_ID))
+        selection = sdmx_structures.resolve_constraint(found, references=references, detail=detail)
+        return _structures(request, response, offer, selection, repr(found))
     selection = sdmx_structures.resolve(
         resource, agency, resource_id, version, item, references=references, detail=detail
     )
+    return _structures(request, response, offer, selection, "|".join((references, detail)))
+
+
+def _structures(
+    request: Request, response: Response, offer: Offer, selection: Any, state: str
+) -> Response:
+    """A structure message of the selection; ``state`` with the path makes its ETag."""
     lang = (preferred_languages(request) or ["en"])[0]
     base = str(request.base_url).rstrip("/") + "/v1/sdmx"
     # The artefacts change only with a new version of the service's structure: the tag is the
@@ -395,9 +553,7 @@ def _structure(
     etag = (
         '"'
         + hashlib.sha256(
-            "|".join(
-                (VALID_FROM, str(request.url.path), references, detail, offer.key, lang, base)
-            ).encode()
+            "|".join((VALID_FROM, str(request.url.path), state, offer.key, lang, base)).encode()
         ).hexdigest()[:32]
         + '"'
     )
@@ -427,12 +583,16 @@ def get_sdmx_structures(
     request: Request,
     response: Response,
     resource: Segment,
+    principal: PrincipalDep,
+    session: SessionDep,
     references: ReferencesQuery = "none",
     detail: DetailQuery = "full",
 ) -> Response:
     """SDMX structure query: every artefact of a resource (dataflow, datastructure, codelist,
     conceptscheme, agencyscheme, dataproviderscheme, organisationscheme, structure)."""
-    return _structure(request, response, resource, references=references, detail=detail)
+    return _structure(
+        request, response, principal, session, resource, references=references, detail=detail
+    )
 
 
 @router.get("/{resource}/{agencyID}", responses=_RESPONSES)
@@ -441,11 +601,22 @@ def get_sdmx_structures_of_agency(
     response: Response,
     resource: Segment,
     agencyID: Segment,  # noqa: N803 (the SDMX REST parameter names)
+    principal: PrincipalDep,
+    session: SessionDep,
     references: ReferencesQuery = "none",
     detail: DetailQuery = "full",
 ) -> Response:
     """SDMX structure query by maintenance agency (+ for several, all for any)."""
-    return _structure(request, response, resource, agencyID, references=references, detail=detail)
+    return _structure(
+        request,
+        response,
+        principal,
+        session,
+        resource,
+        agencyID,
+        references=references,
+        detail=detail,
+    )
 
 
 @router.get("/{resource}/{agencyID}/{resourceID}", responses=_RESPONSES)
@@ -455,12 +626,22 @@ def get_sdmx_structure(
     resource: Segment,
     agencyID: Segment,  # noqa: N803
     resourceID: Segment,  # noqa: N803
+    principal: PrincipalDep,
+    session: SessionDep,
     references: ReferencesQuery = "none",
     detail: DetailQuery = "full",
 ) -> Response:
     """SDMX structure query by agency and id, latest version."""
     return _structure(
-        request, response, resource, agencyID, resourceID, references=references, detail=detail
+        request,
+        response,
+        principal,
+        session,
+        resource,
+        agencyID,
+        resourceID,
+        references=references,
+        detail=detail,
     )
 
 
@@ -475,6 +656,8 @@ def get_sdmx_structure_version(
     agencyID: Segment,  # noqa: N803
     resourceID: Segment,  # noqa: N803
     version: Segment,
+    principal: PrincipalDep,
+    session: SessionDep,
     references: ReferencesQuery = "none",
     detail: DetailQuery = "full",
 ) -> Response:
@@ -482,6 +665,8 @@ def get_sdmx_structure_version(
     return _structure(
         request,
         response,
+        principal,
+        session,
         resource,
         agencyID,
         resourceID,
@@ -503,6 +688,8 @@ def get_sdmx_structure_items(
     resourceID: Segment,  # noqa: N803
     version: Segment,
     itemID: Segment,  # noqa: N803
+    principal: PrincipalDep,
+    session: SessionDep,
     references: ReferencesQuery = "none",
     detail: DetailQuery = "full",
 ) -> Response:
@@ -510,6 +697,8 @@ def get_sdmx_structure_items(
     return _structure(
         request,
         response,
+        principal,
+        session,
         resource,
         agencyID,
         resourceID,
