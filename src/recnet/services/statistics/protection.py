@@ -36,7 +36,11 @@ How
 ---
 ``protect`` decides the statuses of a new release. Cells of 1 to ``threshold - 1`` persons are
 withheld (primary). A version withheld before stays withheld, and one published before stays
-published (withholding it again would hide nothing from a reader who kept it). Then secondary
+published (withholding it again would hide nothing from a reader who kept it). A cell withheld
+before stays withheld when its value changes (the new value beside totals that moved with it
+would tell the old one by difference), and when a withheld cell disappears every withheld cell
+starts a new version, so that the relations without it are not set beside the last release's
+among the same unknowns. Then secondary
 suppression, as tau-Argus's hypercube method does it: around each small cell, the cheapest
 hypercube of cells (one other code along each dimension it has relations in: a sibling part, its
 total, the regional total, a sibling or parent period) whose corners can move together, up and
@@ -53,8 +57,8 @@ too, so most cells need no LP of their own.
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import combinations, product
@@ -347,17 +351,30 @@ def equations(
     once each. With ``relevant`` (one flag per version), only relations that hold a relevant
     version are kept: relations among published figures alone tell nothing."""
     flags = relevant if relevant is not None else [v.withheld for v in versions]
-    boundaries = sorted(
-        {v.since for v in versions} | {int(v.until) for v in versions if v.until != CURRENT}
-    )
+    # At each release boundary, the cells whose version began or ended there. A relation none of
+    # them is in held the same versions at the boundary before, so it was found there already;
+    # only when a cell disappeared (a version ended with none after it) do the relations around
+    # it change without their members changing, and then every relation is looked at.
+    begun: dict[int, set[Key]] = defaultdict(set)
+    ended: dict[int, set[Key]] = defaultdict(set)
+    for v in versions:
+        begun[v.since].add(v.key)
+        if v.until != CURRENT:
+            ended[int(v.until)].add(v.key)
+    boundaries = sorted(begun.keys() | ended.keys())
     found: dict[Equation, None] = {}
-    for release in boundaries:
+    for n, release in enumerate(boundaries):
         alive = [i for i, v in enumerate(versions) if v.since <= release < v.until]
         if not any(flags[i] for i in alive):
             continue
         alive.sort(key=lambda i: versions[i].key)
         table = Table([versions[i].key for i in alive])
-        for relation in table.relations():
+        if n == 0 or ended[release] - begun[release]:
+            relations: Iterable[int] = table.relations()
+        else:
+            changed = [table.index[key] for key in begun[release] | ended[release]]
+            relations = {r for i in changed for r in table.relations_of(i)}
+        for relation in relations:
             total = alive[Table.total(relation)]
             parts = tuple(alive[p] for p in table.parts(relation))
             if not (flags[total] or any(flags[p] for p in parts)):
@@ -547,11 +564,18 @@ class _System:
                 failures.append(Failure(view, member, low[i], high[i]))
         return failures
 
-    def audit_view(self, view: str, threshold: int) -> list[Failure]:
+    def audit_view(
+        self, view: str, threshold: int, fresh: Sequence[bool] | None = None
+    ) -> list[Failure]:
+        """The view's failures; with ``fresh``, only among the components that hold a fresh
+        version (the others are as an earlier audit judged them)."""
         failures = [
             Failure(view, i, value, value)
             for i, value in enumerate(self.values)
-            if not self.withheld[i] and 1 <= value < threshold and self.judged(i, view)
+            if not self.withheld[i]
+            and 1 <= value < threshold
+            and self.judged(i, view)
+            and (fresh is None or fresh[i])
         ]
         done: set[int] = set()
         for start in range(len(self.values)):
@@ -559,11 +583,12 @@ class _System:
                 continue
             members = self.component(start, view)
             done.update(members)
-            failures.extend(self.check(members, view, threshold))
+            if fresh is None or any(fresh[m] for m in members):
+                failures.extend(self.check(members, view, threshold))
         return failures
 
-    def audit(self, threshold: int) -> list[Failure]:
-        return [f for view in self.views() for f in self.audit_view(view, threshold)]
+    def audit(self, threshold: int, fresh: Sequence[bool] | None = None) -> list[Failure]:
+        return [f for view in self.views() for f in self.audit_view(view, threshold, fresh)]
 
 
 def audit(
@@ -800,26 +825,53 @@ def protect(
     previous = previous or {}
     if min(cells.values(), default=0) < 0 or any(len(k) != len(DIMENSIONS) for k in cells):
         _check(cells)
+    decided = _decide(cells, threshold, previous, history, release, renew=False)
+    if decided.failures and any(b.withheld and k not in cells for k, b in previous.items()):
+        # A withheld cell disappeared (its observations were removed): the relations that no
+        # longer count it, set beside the last release's among the same unknowns, can tell its
+        # value by difference. Then every withheld cell starts a new version (still withheld),
+        # so that this release's unknowns are not the last one's; the better release is kept.
+        renewed = _decide(cells, threshold, previous, history, release, renew=True)
+        if len(renewed.failures) < len(decided.failures):
+            return renewed
+    return decided
+
+
+def _decide(
+    cells: Mapping[Key, int],
+    threshold: int,
+    previous: Mapping[Key, Previous],
+    history: Sequence[Version],
+    release: int,
+    *,
+    renew: bool,
+) -> Release:
+    """``protect``'s work, with (``renew``) or without a new version for every withheld cell."""
     keys = sorted(cells)
     values = [cells[key] for key in keys]
+    renewed = renew
     since: list[int] = []
     conf: list[str] = []
     free: list[bool] = []  # decided in this release
     for key, value in zip(keys, values, strict=True):
         before = previous.get(key)
-        if before is not None and before.value == value:
+        if before is not None and before.value == value and not (renewed and before.withheld):
             since.append(before.since)
             withheld = before.withheld
             conf.append((PRIMARY if 1 <= value < threshold else SECONDARY) if withheld else "F")
             free.append(False)
         else:
+            # A cell withheld before stays withheld when its value changes: published, the new
+            # value and the totals around it would tell the old one by difference.
             since.append(release)
-            conf.append(PRIMARY if 1 <= value < threshold else PUBLISHED)
+            small = 1 <= value < threshold
+            was_withheld = before is not None and before.withheld
+            conf.append(PRIMARY if small else SECONDARY if was_withheld else PUBLISHED)
             free.append(True)
     ended = [
         Version(key, before.since, release, before.value, before.withheld)
         for key, before in sorted(previous.items())
-        if key not in cells or cells[key] != before.value
+        if key not in cells or cells[key] != before.value or (renewed and before.withheld)
     ]
     table = Table(keys)
     withheld_now = [status != PUBLISHED for status in conf]
@@ -857,6 +909,14 @@ def protect(
         status != PUBLISHED or is_free for status, is_free in zip(conf, free, strict=True)
     ]
     system = _System(versions, equations(versions, relevant=relevant))
+    # What this release can change: the versions it begins and ends. A component of unknowns
+    # without one holds the same versions under the same equations as at the last release,
+    # whose audit judged it; unless a cell disappeared, which changes equations by itself.
+    fresh = (
+        None
+        if any(k not in cells for k in previous)
+        else [v.until == release or v.since == release for v in versions]
+    )
 
     def near(version: int, view: str) -> list[int]:
         """Free published cells in a relation with the version, else with its component; the
@@ -904,7 +964,7 @@ def protect(
         return Release(keys, values, conf, since, ended, [f.describe(final) for f in failures])
 
     for _ in range(_ROUNDS):
-        failures = system.audit(threshold)
+        failures = system.audit(threshold, fresh)
         if not failures:
             return finished([])
         mended = False
@@ -926,14 +986,14 @@ def protect(
         if usable_now[i]:
             withhold(i)
             system.withheld[offset + i] = True
-    for failure in system.audit(threshold):
+    for failure in system.audit(threshold, fresh):
         i = failure.version - offset
         determined = _span(failure.low, failure.high) == 1
         if failure.view == PUBLIC and i >= 0 and free[i] and conf[i] == SECONDARY and determined:
             conf[i] = PUBLISHED
             withheld_now[i] = False
             system.withheld[failure.version] = False
-    return finished(system.audit(threshold))
+    return finished(system.audit(threshold, fresh))
 
 
 __all__ = [
