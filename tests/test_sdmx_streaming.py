@@ -251,15 +251,32 @@ def test_every_streamed_route_gives_the_whole_message(
             "/v1/statistics/observations",
             {"format": "csv", "end_period": "2024-12"},
         ),
+        "sdmx-ml generic": ("/v1/sdmx/data/RR_STATS/all", {"format": "genericdata"}),
+        "sdmx-ml structure-specific": (
+            "/v1/sdmx/data/RR_STATS/all",
+            {"format": "structurespecificdata"},
+        ),
+        "sdmx-ml generic gzip": ("/v1/sdmx/data/RR_STATS/all", {"format": "genericdata"}),
     }
     for name, (url, params) in requests.items():
-        response = client.get(url, params=params, headers=headers)
+        extra = {"Accept-Encoding": "gzip"} if name.endswith("gzip") else {}
+        response = client.get(url, params=params, headers={**headers, **extra})
+        if extra:
+            assert response.headers["content-encoding"] == "gzip"
         assert response.status_code == 200, (name, response.text[:300])
         body = response.content
         assert len(body) > 5 * CHUNK_SIZE, name
         if name.startswith("sdmx-json"):
             series = sdmx.to_pandas(sdmx.read_sdmx(io.BytesIO(body)))
             got = {k: (None if math.isnan(v) else int(v)) for k, v in series.items()}
+        elif name.startswith("sdmx-ml"):
+            structure = _sdmx1_dsd() if "specific" in name else None
+            series = sdmx.to_pandas(sdmx.read_sdmx(io.BytesIO(body), structure=structure).data[0])
+            names = list(series.index.names)
+            got = {
+                tuple(k[names.index(d)] for d in DIMENSIONS): (None if math.isnan(v) else int(v))
+                for k, v in series.items()
+            }
         elif name == "sdmx-csv":
             message = sdmx.read_sdmx(io.BytesIO(body), format="csv", structure=sdmx1_structure())
             frame = sdmx.to_pandas(message, attributes="o", dtype=None)
@@ -271,3 +288,61 @@ def test_every_streamed_route_gives_the_whole_message(
                 for r in rows
             }
         assert got == expected, name
+
+
+# --- SDMX-ML data and SDMX-CSV 1.0 ---------------------------------------------------------------
+
+
+def _sdmx1_dsd() -> Any:
+    from recnet.formats.sdmx_structure import structure_xml
+    from recnet.services.sdmx_structures import resolve
+
+    body = structure_xml(
+        resolve("datastructure", references="children"),
+        message_id="s",
+        prepared=PREPARED,
+        base="http://x",
+    )
+    return sdmx.read_sdmx(io.BytesIO(body)).structure["RR_STATS"]
+
+
+@pytest.mark.parametrize("form", ["TIME_PERIOD", "AllDimensions"])
+@pytest.mark.parametrize("kind", ["generic", "structure-specific"])
+def test_sdmx_ml_data_is_whole_far_past_the_chunk_size(kind: str, form: str) -> None:
+    import pysdmx.io
+
+    from recnet.formats.sdmx_ml_data import generic_data, structure_specific_data
+
+    write = generic_data if kind == "generic" else structure_specific_data
+    expected = cells(20_000, comment_size=12)
+    chunks = list(write(expected, message_id="big", prepared=PREPARED,
+                        dimension_at_observation=form))  # fmt: skip
+    assert len(chunks) > 20
+    assert all(chunks)
+    assert max(len(c) for c in chunks) < 2 * CHUNK_SIZE
+    body = b"".join(chunks)
+    # sdmx1 (with the structure for structure-specific data) and pysdmx read it whole.
+    structure = _sdmx1_dsd() if kind == "structure-specific" else None
+    values = sdmx.to_pandas(sdmx.read_sdmx(io.BytesIO(body), structure=structure).data[0])
+    names = list(values.index.names)
+    got = {tuple(key[names.index(d)] for d in DIMENSIONS): value for key, value in values.items()}
+    assert len(got) == len(expected)
+    for cell in expected:
+        value = got[cell.key]
+        assert math.isnan(value) if cell.value is None else value == cell.value
+    frame = pysdmx.io.read_sdmx(body.decode()).data[0].data
+    assert len(frame) == len(expected)
+
+
+def test_sdmx_csv_1_is_whole_far_past_the_chunk_size() -> None:
+    from recnet.formats.sdmx import sdmx_csv_1
+
+    expected = cells(30_000, comment_size=20)
+    body = b"".join(sdmx_csv_1(expected))
+    assert len(body) > 20 * CHUNK_SIZE
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    assert len(rows) == len(expected)
+    assert {r["DATAFLOW"] for r in rows} == {"RECNET:RR_STATS(1.0)"}
+    for row, cell in zip(rows, expected, strict=True):
+        assert tuple(row[d] for d in DIMENSIONS) == cell.key
+        assert row["OBS_VALUE"] == ("" if cell.value is None else str(cell.value))
