@@ -424,3 +424,28 @@ def test_sdmx1_reads_structure_specific_with_the_services_structure(
 def test_the_old_sdmx_json_route_parameters_still_work(client: TestClient, data: None) -> None:
     response = client.get("/v1/sdmx/data/RR_STATS/UZB.....", params={"format": "sdmx-json"})
     assert response.headers["content-type"] == JSON1
+
+
+def test_etag_and_last_modified_follow_the_data(
+    client: TestClient, database: Database, data: None
+) -> None:
+    url = "/v1/sdmx/data/RR_STATS/UZB...."
+    first = client.get(url)
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+    # Another reader's view, another format: another tag.
+    owner = headers_of(client, database, Role.member_state)
+    assert client.get(url, headers={**owner, "If-None-Match": etag}).status_code == 200
+    assert client.get(url, headers={"Accept": CSV2, "If-None-Match": etag}).status_code == 200
+    available = client.get("/v1/sdmx/availableconstraint/RR_STATS")
+    constraint_tag = available.headers["etag"]
+    headers = {"If-None-Match": constraint_tag}
+    assert client.get("/v1/sdmx/availableconstraint/RR_STATS", headers=headers).status_code == 304
+    # A new import moves the log's head: the kept answers are stale.
+    pushed = client.post(URL, json={"observations": [row(51, TIME_PERIOD="2022")]}, headers=owner)
+    assert pushed.status_code == 200, pushed.text
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 200
+    later = client.get("/v1/sdmx/availableconstraint/RR_STATS", headers=headers)
+    assert later.status_code == 200
+    assert later.headers["etag"] != constraint_tag

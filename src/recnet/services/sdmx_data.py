@@ -18,9 +18,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
+from sqlmodel import col, select
+
 from recnet.auth.principal import Principal
 from recnet.errors import NotFound, ValidationProblem
 from recnet.formats.sdmx import Observation
+from recnet.models import Event
 from recnet.schemas.statistics import (
     AGENCY,
     DATAFLOW_ID,
@@ -30,7 +33,7 @@ from recnet.schemas.statistics import (
     normalise_period,
     period_frequency,
 )
-from recnet.schemas.statistics_sdmx import Availability
+from recnet.schemas.statistics_sdmx import VALID_FROM, Availability
 from recnet.services import statistics
 from recnet.services.statistics import CubeFilters
 
@@ -245,3 +248,16 @@ def availability(
         series_count=len({o.key[:-1] for o in selected}),
         obs_count=len(selected),
     )
+
+
+def data_version(session: Any) -> tuple[int, datetime]:
+    """The event log's head and its time: every import (the only way the cube changes) appends
+    an event, so an answer made at this head stays right until the head moves. Cheap: the newest
+    row of the log's primary key."""
+    row = session.execute(
+        select(col(Event.seq), col(Event.occurred_at)).order_by(col(Event.seq).desc()).limit(1)
+    ).first()
+    if row is None:
+        return 0, datetime.fromisoformat(VALID_FROM)
+    occurred: datetime = row[1]
+    return int(row[0]), occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC)

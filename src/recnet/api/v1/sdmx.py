@@ -19,7 +19,7 @@ import hashlib
 import uuid
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -164,6 +164,11 @@ def _gzip(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     return compressed()
 
 
+def _data_version(database: Database) -> tuple[int, datetime]:
+    with database.transaction(write=False) as session:
+        return sdmx_data.data_version(session)
+
+
 async def _open_stream(
     database: Database,
     principal: Principal,
@@ -230,9 +235,26 @@ async def _data(
     )
     lang = (preferred_languages(request) or ["en"])[0]
     encode = _encoder(offer, params, lang)
-    chunks = await _open_stream(database, principal, query, encode)
-    headers = {**dict(response.headers), "Vary": "Accept, Accept-Encoding, Authorization"}
+    async with database.admission():
+        head, changed = await anyio.to_thread.run_sync(_data_version, database)
+    # The answer is fixed by the log's head, the query, the format and the reader's view.
+    etag = '"' + hashlib.sha256(
+        "|".join(
+            (str(head), str(request.url.path), str(request.url.query), offer.key, lang,
+             principal.role.value, principal.tenant or "")
+        ).encode()
+    ).hexdigest()[:32] + '"'  # fmt: skip
+    last_modified = _http_date(changed)
+    headers = {
+        **dict(response.headers),
+        "ETag": etag,
+        "Last-Modified": last_modified,
+        "Vary": "Accept, Accept-Encoding, Accept-Language, Authorization",
+    }
     headers.pop("content-length", None)
+    if _not_modified(request, etag, last_modified):
+        return Response(status_code=304, headers=headers)
+    chunks = await _open_stream(database, principal, query, encode)
     if "gzip" in request.headers.get("accept-encoding", "").lower():
         headers["Content-Encoding"] = "gzip"
         chunks = _gzip(chunks)
@@ -316,7 +338,8 @@ def _available(
     )
     found = sdmx_data.availability(session, principal, query, mode=params.mode, component=component)
     selection = sdmx_structures.resolve_constraint(found, references=params.references)
-    return _structures(request, response, offer, selection, repr(found))
+    changed = _http_date(sdmx_data.data_version(session)[1])
+    return _structures(request, response, offer, selection, repr(found), changed)
 
 
 class AvailabilityParams:
@@ -496,18 +519,23 @@ _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
-def _not_modified(request: Request, etag: str) -> bool:
+def _not_modified(request: Request, etag: str, last_modified: str) -> bool:
+    """If-None-Match first (RFC 9110: If-Modified-Since is ignored when it is present)."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        tags = {t.strip().removeprefix("W/") for t in if_none_match[:2000].split(",")}
         return "*" in tags or etag in tags
     since = request.headers.get("if-modified-since")
     if since:
         try:
-            return parsedate_to_datetime(since) >= parsedate_to_datetime(_LAST_MODIFIED)
+            return parsedate_to_datetime(since[:100]) >= parsedate_to_datetime(last_modified)
         except (TypeError, ValueError):
             return False
     return False
+
+
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
 def _structure(
@@ -543,7 +571,12 @@ def _structure(
 
 
 def _structures(
-    request: Request, response: Response, offer: Offer, selection: Any, state: str
+    request: Request,
+    response: Response,
+    offer: Offer,
+    selection: Any,
+    state: str,
+    last_modified: str = _LAST_MODIFIED,
 ) -> Response:
     """A structure message of the selection; ``state`` with the path makes its ETag."""
     lang = (preferred_languages(request) or ["en"])[0]
@@ -560,11 +593,11 @@ def _structures(
     headers = {
         **dict(response.headers),
         "ETag": etag,
-        "Last-Modified": _LAST_MODIFIED,
-        "Vary": "Accept, Accept-Language",
+        "Last-Modified": last_modified,
+        "Vary": "Accept, Accept-Language, Authorization",
     }
     headers.pop("content-length", None)
-    if _not_modified(request, etag):
+    if _not_modified(request, etag, last_modified):
         return Response(status_code=304, headers=headers)
     message_id = f"IREF{uuid.uuid4().hex[:16]}"
     if offer is SDMX_JSON:
