@@ -346,3 +346,25 @@ def test_sdmx_csv_1_is_whole_far_past_the_chunk_size() -> None:
     for row, cell in zip(rows, expected, strict=True):
         assert tuple(row[d] for d in DIMENSIONS) == cell.key
         assert row["OBS_VALUE"] == ("" if cell.value is None else str(cell.value))
+
+
+@pytest.mark.parametrize("kind", ["generic", "structure-specific"])
+def test_sdmx_ml_data_streams_lazily(kind: str) -> None:
+    from recnet.formats.sdmx_ml_data import generic_data, structure_specific_data
+
+    write = generic_data if kind == "generic" else structure_specific_data
+    source = iter(cells(20_000))
+    taken = 0
+
+    def counted() -> Iterator[Observation]:
+        nonlocal taken
+        for cell in source:
+            taken += 1
+            yield cell
+
+    chunks = write(counted(), message_id="lazy", prepared=PREPARED)
+    next(chunks)
+    # The first chunk leaves after a fraction of the observations has been read.
+    assert 0 < taken < 20_000
+    assert sum(1 for _ in chunks) > 10
+    assert taken == 20_000

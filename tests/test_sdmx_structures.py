@@ -380,3 +380,23 @@ def test_pysdmx_reads_the_structure_messages(client: TestClient) -> None:
 def test_json_structure_message_is_utf8_json(client: TestClient) -> None:
     response = client.get("/v1/sdmx/codelist/RECNET/CL_SEX", headers={"Accept": JSON})
     assert json.loads(response.content.decode("utf-8"))["meta"]["sender"]["id"] == "RECNET"
+
+
+# The codes of every artefact of version 1.0 with their English names, as published. A change of a
+# code or of its meaning must come with a new version of the artefact (and a new fingerprint), so
+# that a code never silently changes meaning under a version a researcher has cited.
+FINGERPRINT_1_0 = "2412f985537a1dafe652ed88afd61dce3334e584d1804f2fda6c7efbc9591ae5"
+
+
+def test_codes_of_a_version_never_change_meaning() -> None:
+    import hashlib
+
+    items = {
+        f"{a.kind}:{a.agency}:{a.id}({a.version})": {i.id: i.names.get("en") for i in a.items}
+        for a in ARTEFACTS
+    }
+    published = json.dumps(items, sort_keys=True, ensure_ascii=False).encode()
+    if any(a.version == "1.0" for a in ARTEFACTS):
+        assert hashlib.sha256(published).hexdigest() == FINGERPRINT_1_0, (
+            "a code of a published version changed: give the artefact a new version"
+        )
