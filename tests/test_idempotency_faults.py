@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -378,3 +379,27 @@ def test_a_rate_limited_answer_is_not_replayed_to_the_retry(
         retry = http.post(PRACTICES, json=practice_body(), headers=headers)
     assert retry.status_code == 201, retry.text[:300]
     assert written(database)[:2] == (2, 2)
+
+
+# ------------------------------------------------------------------ 6. one bound
+
+
+def test_one_setting_bounds_every_database_wait(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from recnet.config import Settings
+
+    settings = Settings(db_timeout=2.5)
+    assert settings.sqlite_busy_timeout_ms == 2500
+    sqlite = Database.from_settings(settings, f"sqlite:///{tmp_path / 'bound.db'}")
+    postgres = Database.from_settings(settings, "postgresql://nobody@127.0.0.1:1/none")
+    assert sqlite.engine.pool.timeout() == 2.5  # type: ignore[attr-defined]
+    assert postgres.engine.pool.timeout() == 2.5  # type: ignore[attr-defined]
+
+    async def admission_timeout() -> float:
+        return sqlite.admission().timeout
+
+    assert anyio.run(admission_timeout) == 2.5
+    monkeypatch.setenv("RECNET_DB_POOL_TIMEOUT", "3")  # the former name is still read
+    assert Settings().db_timeout == 3
+    assert Settings(sqlite_busy_timeout_ms=100).sqlite_busy_timeout_ms == 100

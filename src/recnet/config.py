@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     # On PostgreSQL the app works as this role, which does not own the tables and so is held by
     # row-level security; migrations run as the connecting (owner) role. Empty: no SET ROLE.
     database_role: str = Field(default="recnet_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
+    # How long SQLite waits for another writer's lock; db_timeout unless given.
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=60000)
     # What a client is told to wait when the database is unavailable.
     retry_after_seconds: int = Field(default=5, ge=1, le=3600)
@@ -109,6 +110,8 @@ class Settings(BaseSettings):
     def _former_names(self) -> Settings:
         if self.db_pool_timeout is not None and "db_timeout" not in self.model_fields_set:
             self.db_timeout = self.db_pool_timeout
+        if "sqlite_busy_timeout_ms" not in self.model_fields_set:
+            self.sqlite_busy_timeout_ms = round(self.db_timeout * 1000)
         return self
 
     @model_validator(mode="after")
