@@ -160,7 +160,7 @@ def demo(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
     from recnet import demo as sample
     from recnet.db import Database
 
-    database = Database.from_settings(_settings())
+    database = Database.from_settings(_settings(), bound_answers=False)
     try:
         credentials = sample.load(database)
     finally:
@@ -227,7 +227,7 @@ def _unit_of_work() -> Iterator[Session]:
     from recnet.db import Database
     from recnet.errors import ProblemError
 
-    database = Database.from_settings(_settings())
+    database = Database.from_settings(_settings(), bound_answers=False)
     try:
         with database.transaction() as session:
             yield session

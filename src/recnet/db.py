@@ -134,7 +134,10 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def make_engine(settings: Settings, url: str | None = None) -> Engine:
+def make_engine(settings: Settings, url: str | None = None, bound_answers: bool = True) -> Engine:
+    """The engine for ``url`` (default: the configured database). ``bound_answers``: wait at most
+    ``db_timeout`` for each answer of PostgreSQL (the service; an operator's command may run
+    long statements on purpose)."""
     url = normalise_url(url or settings.database_url)
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -159,7 +162,8 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         # libpq counts whole seconds, and at least 2.
         connect_args={"connect_timeout": max(2, math.ceil(settings.db_timeout))},
     )
-    _bound_every_answer(engine, settings.db_timeout)
+    if bound_answers:
+        _bound_every_answer(engine, settings.db_timeout)
     _ping_when_idle(engine)
     if settings.database_role:
         _configure_postgresql(engine, settings.database_role)
@@ -276,8 +280,10 @@ class Database:
     _admissions: dict[int, Admission] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, url: str | None = None) -> Database:
-        return cls(settings, make_engine(settings, url))
+    def from_settings(
+        cls, settings: Settings, url: str | None = None, bound_answers: bool = True
+    ) -> Database:
+        return cls(settings, make_engine(settings, url, bound_answers))
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
