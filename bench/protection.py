@@ -4,7 +4,8 @@ Measured in one run, side by side, on SQLite (a file in a temporary folder) and 
 a URL is given (a database created for the run and dropped after):
 
 (a) a 10-row import into an indicator that already holds ``--years`` years of monthly figures,
-    against the same import into an empty indicator (rounds alternate; medians and the ratio);
+    against the same import into an empty indicator (rounds alternate, each in a year of its
+    own; medians and the ratio); then how one partition's import costs as its releases pile up;
 (b) a ``--rows``-row import (monthly parts, as bench/statistics.py makes them): rows/s, peak
     memory of this process, and the share of the time spent protecting the cube;
 (c) ``recnet statistics audit``'s own work on that cube: the audit of every partition.
@@ -117,10 +118,19 @@ def small_beside_history(database: Database, years: int, rounds: int) -> dict[st
     run_import(database, history_csv("EMPLOYED", range(2024 - years + 1, 2025)))
     full, empty = [], []
     for round_ in range(rounds):
-        full.append(run_import(database, small_csv("EMPLOYED", round_)))
-        # A year of its own each round: an empty partition (the history is append-only).
+        # Each round changes a year of its own: one with a year of monthly figures published
+        # once, beside an empty one (the release history is append-only: no partition is
+        # emptied again).
+        full.append(run_import(database, small_csv("EMPLOYED", round_, 2024 - round_)))
         empty.append(run_import(database, small_csv("AMNESTIED", round_, 2024 - round_)))
-    return {"history": median(full), "empty": median(empty)}
+    # One partition's cost as its releases pile up: ten more imports into the same year.
+    repeated = [run_import(database, small_csv("EMPLOYED", 100 + n, 2024)) for n in range(10)]
+    return {
+        "history": median(full),
+        "empty": median(empty),
+        "second_release": repeated[0],
+        "twelfth_release": repeated[-1],
+    }
 
 
 def large_import(database: Database, rows: int) -> dict[str, float]:
@@ -178,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name}: 10-row import beside {args.years} years of monthly figures "
                 f"{small['history'] * 1000:.0f} ms, into an empty indicator "
                 f"{small['empty'] * 1000:.0f} ms: {small['history'] / small['empty']:.2f}x"
+            )
+            print(
+                f"{name}: the same partition, release 3 {small['second_release'] * 1000:.0f} ms, "
+                f"release 12 {small['twelfth_release'] * 1000:.0f} ms"
             )
             large = large_import(database, args.rows)
             print(

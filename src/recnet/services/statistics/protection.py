@@ -351,33 +351,46 @@ def equations(
     once each. With ``relevant`` (one flag per version), only relations that hold a relevant
     version are kept: relations among published figures alone tell nothing."""
     flags = relevant if relevant is not None else [v.withheld for v in versions]
-    # At each release boundary, the cells whose version began or ended there. A relation none of
-    # them is in held the same versions at the boundary before, so it was found there already;
-    # only when a cell disappeared (a version ended with none after it) do the relations around
-    # it change without their members changing, and then every relation is looked at.
-    begun: dict[int, set[Key]] = defaultdict(set)
-    ended: dict[int, set[Key]] = defaultdict(set)
-    for v in versions:
-        begun[v.since].add(v.key)
-        if v.until != CURRENT:
-            ended[int(v.until)].add(v.key)
-    boundaries = sorted(begun.keys() | ended.keys())
+    # One table of every cell that ever was; a relation at a release holds the cells then
+    # present, each with its version then current.
+    by_key: dict[Key, list[int]] = defaultdict(list)
+    for i in sorted(range(len(versions)), key=lambda i: versions[i].since):
+        by_key[versions[i].key].append(i)
+    table = Table(sorted(by_key))
+    spans = [by_key[key] for key in table.keys]
+
+    def current(cell: int, release: int) -> int | None:
+        for i in spans[cell]:  # a cell has few versions
+            if versions[i].since <= release < versions[i].until:
+                return i
+        return None
+
+    # At each release boundary, the cells whose version began or ended there. A relation none
+    # of them is in held the same versions at the boundary before, so it was found there
+    # already; only when a cell disappeared (a version ended with none after it) do relations
+    # change without their members changing, and then every relation is looked at again.
+    begun: dict[int, set[int]] = defaultdict(set)
+    ended: dict[int, set[int]] = defaultdict(set)
+    for cell, span in enumerate(spans):
+        for i in span:
+            begun[versions[i].since].add(cell)
+            if versions[i].until != CURRENT:
+                ended[int(versions[i].until)].add(cell)
     found: dict[Equation, None] = {}
-    for n, release in enumerate(boundaries):
-        alive = [i for i, v in enumerate(versions) if v.since <= release < v.until]
-        if not any(flags[i] for i in alive):
-            continue
-        alive.sort(key=lambda i: versions[i].key)
-        table = Table([versions[i].key for i in alive])
+    for n, release in enumerate(sorted(begun.keys() | ended.keys())):
         if n == 0 or ended[release] - begun[release]:
             relations: Iterable[int] = table.relations()
         else:
-            changed = [table.index[key] for key in begun[release] | ended[release]]
-            relations = {r for i in changed for r in table.relations_of(i)}
+            changed = begun[release] | ended[release]
+            relations = {r for cell in changed for r in table.relations_of(cell)}
         for relation in relations:
-            total = alive[Table.total(relation)]
-            parts = tuple(alive[p] for p in table.parts(relation))
-            if not (flags[total] or any(flags[p] for p in parts)):
+            total = current(Table.total(relation), release)
+            if total is None:
+                continue
+            parts = tuple(
+                p for p in (current(c, release) for c in table.parts(relation)) if p is not None
+            )
+            if not parts or not (flags[total] or any(flags[p] for p in parts)):
                 continue
             if versions[total].value != sum(versions[p].value for p in parts):
                 continue  # it does not add up: no reader can solve with it
