@@ -277,7 +277,8 @@ def test_provider_reference_is_the_member_state(
         ("/v1/sdmx/data/RR_STATS/all", {"lastNObservations": "0"}),
         ("/v1/sdmx/data/RR_STATS/all", {"lastNObservations": "x"}),
         ("/v1/sdmx/data/RR_STATS/all", {"detail": "everything"}),
-        ("/v1/sdmx/data/RR_STATS/all", {"dimensionAtObservation": "SEX"}),
+        ("/v1/sdmx/data/RR_STATS/all", {"dimensionAtObservation": "COLOUR"}),
+        ("/v1/sdmx/data/RR_STATS/all", {"dimensionAtObservation": "SEX", "lastNObservations": "1"}),
         ("/v1/sdmx/data/RR_STATS/all", {"updatedAfter": "yesterday"}),
         ("/v1/sdmx/data/RR_STATS/" + "+".join(["UZB"] * 101) + "....", {}),
     ],
@@ -449,3 +450,44 @@ def test_etag_and_last_modified_follow_the_data(
     later = client.get("/v1/sdmx/availableconstraint/RR_STATS", headers=headers)
     assert later.status_code == 200
     assert later.headers["etag"] != constraint_tag
+
+
+@pytest.mark.parametrize("dimension", ["SEX", "REF_AREA", "COUNTERPART_AREA"])
+def test_any_dimension_at_the_observation(
+    client: TestClient, data: None, dataflow_xsd: Any, dimension: str
+) -> None:
+    params = {"dimensionAtObservation": dimension}
+    expected = {k: v for k, (v, _) in json_api(client, {}).items()}
+    generic = client.get("/v1/sdmx/data/RR_STATS/all", params=params)
+    assert generic.status_code == 200, generic.text
+    document = assert_valid_sdmx_ml(generic.content)
+    observed = {o.get("id") for o in document.iter(f"{GEN}ObsDimension")}
+    assert observed == {dimension}
+    series = sdmx.to_pandas(sdmx.read_sdmx(io.BytesIO(generic.content)).data[0])
+    names = list(series.index.names)
+    got = {
+        tuple(k[names.index(d)] for d in DIMS): (None if math.isnan(v) else int(v))
+        for k, v in series.items()
+    }
+    assert got == expected
+    specific = client.get("/v1/sdmx/data/RR_STATS/all", params=params, headers={"Accept": SPECIFIC})
+    document = assert_valid_structure_specific(specific.content, dataflow_xsd(client, dimension))
+    first_series = next(document.iter("Series"))
+    assert dimension not in first_series.attrib
+    assert "TIME_PERIOD" in first_series.attrib
+    assert all(dimension in o.attrib for o in document.iter("Obs"))
+    # Each series appears once: the cells are read series by series.
+    keys = [tuple(sorted(s.attrib.items())) for s in document.iter("Series")]
+    assert len(keys) == len(set(keys))
+    as_json = client.get(
+        "/v1/sdmx/data/RR_STATS/all", params=params, headers={"Accept": JSON1}
+    ).content
+    message = json.loads(as_json)
+    assert [d["id"] for d in message["structure"]["dimensions"]["observation"]] == [dimension]
+    values = sdmx.to_pandas(sdmx.read_sdmx(io.BytesIO(as_json)).data[0])
+    names = list(values.index.names)
+    got = {
+        tuple(k[names.index(d)] for d in DIMS): (None if math.isnan(v) else int(v))
+        for k, v in values.items()
+    }
+    assert got == expected

@@ -547,7 +547,7 @@ def test_sdmx1_reads_a_large_flat_message() -> None:
 
 def test_bad_arguments_fail_before_streaming() -> None:
     with pytest.raises(ValueError, match="dimensionAtObservation"):
-        sdmx_json([], message_id="m", prepared=PREPARED, dimension_at_observation="SEX")
+        sdmx_json([], message_id="m", prepared=PREPARED, dimension_at_observation="COLOUR")
     with pytest.raises(ValueError, match="timezone"):
         sdmx_json([], message_id="m", prepared=datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="message id"):

@@ -227,7 +227,9 @@ def _dumps(value: Any) -> str:
 class _JsonState:
     """The value indices of one message: one per dimension, one per attribute."""
 
-    def __init__(self) -> None:
+    def __init__(self, obs_position: int = len(DIMENSIONS) - 1) -> None:
+        # The dimension at the observation in the series form (TIME_PERIOD unless asked).
+        self.obs_position = obs_position
         self.dimensions = [_Index() for _ in DIMENSIONS]
         # Coded attributes list their whole (tiny) codelist, so every index is fixed before the
         # first observation and none of them ends up without values (see _attribute_values).
@@ -266,8 +268,12 @@ class _JsonState:
             ],
             "dimensions": {
                 "dataSet": [],
-                "series": dimensions[:-1] if series else [],
-                "observation": dimensions[-1:] if series else dimensions,
+                "series": (
+                    [d for i, d in enumerate(dimensions) if i != self.obs_position]
+                    if series
+                    else []
+                ),
+                "observation": [dimensions[self.obs_position]] if series else dimensions,
             },
             "attributes": {"dataSet": [], "series": [], "observation": attributes},
         }
@@ -338,8 +344,9 @@ def sdmx_json(
 
     - ``"AllDimensions"`` (default): the flat form, ``dataSets[0].observations`` keyed by the
       indices of all six dimension values. Memory is flat in the number of observations.
-    - ``"TIME_PERIOD"``: the series form, ``dataSets[0].series`` keyed by the first five
-      dimensions, each with ``observations`` keyed by the period's index. A series must be one
+    - ``"TIME_PERIOD"`` (or another dimension): the series form, ``dataSets[0].series`` keyed by
+      the other five dimensions, each with ``observations`` keyed by the index of the value of
+      the dimension at the observation. A series must be one
       JSON member, so its observations must be together: with ``sorted_by_series=True`` the caller
       promises they come grouped by series (e.g. ``ORDER BY`` the first five dimensions) and the
       message streams; a series that reappears later raises ``ValueError`` mid-stream. Otherwise
@@ -352,10 +359,10 @@ def sdmx_json(
     Keys must be unique; names are in ``lang`` (``en`` or ``ru``, anything else gives English),
     with both languages in ``names``. Arguments are checked before the first chunk is made.
     """
-    if dimension_at_observation not in ("AllDimensions", "TIME_PERIOD"):
+    if dimension_at_observation not in ("AllDimensions", *DIMENSIONS):
         raise ValueError(
             f"dimensionAtObservation {dimension_at_observation!r}: "
-            "'AllDimensions' or 'TIME_PERIOD' are supported"
+            "'AllDimensions' or a dimension of RR_STATS"
         )
     if not _MESSAGE_ID.fullmatch(message_id):
         raise ValueError(f"invalid message id {message_id!r}: letters, digits, _ @ $ -")
@@ -371,7 +378,10 @@ def sdmx_json(
         observations,
         header=header,
         lang=_lang(lang),
-        series=dimension_at_observation == "TIME_PERIOD" or series_keys_only,
+        series=dimension_at_observation != "AllDimensions" or series_keys_only,
+        obs_position=DIMENSIONS.index(dimension_at_observation)
+        if dimension_at_observation in DIMENSIONS
+        else len(DIMENSIONS) - 1,
         sorted_by_series=sorted_by_series or series_keys_only,
         keys_only=series_keys_only,
     )
@@ -385,8 +395,9 @@ def _sdmx_json(
     series: bool,
     sorted_by_series: bool,
     keys_only: bool = False,
+    obs_position: int = len(DIMENSIONS) - 1,
 ) -> Iterator[bytes]:
-    state = _JsonState()
+    state = _JsonState(obs_position)
     out = _Chunks()
     dataset_head = {"action": "Information", "links": [{"rel": "dataflow", "urn": _URN_DATAFLOW}]}
     # The data set object is written open-ended: its head, then the observations or series.
@@ -417,8 +428,14 @@ def _flat(observations: Iterable[Observation], state: _JsonState) -> Iterator[st
 
 def _series_key(obs: Observation, state: _JsonState) -> str:
     return ":".join(
-        str(index.of(v)) for index, v in zip(state.dimensions[:-1], obs.key[:-1], strict=True)
+        str(index.of(v))
+        for position, (index, v) in enumerate(zip(state.dimensions, obs.key, strict=True))
+        if position != state.obs_position
     )
+
+
+def _obs_key(obs: Observation, state: _JsonState) -> int:
+    return state.dimensions[state.obs_position].of(obs.key[state.obs_position])
 
 
 def _series_streamed(
@@ -436,14 +453,12 @@ def _series_streamed(
                 closed.add(current)
                 yield "}},"
             if key in closed:
-                raise ValueError(
-                    f"series {obs.key[:-1]!r} reappears: observations are not sorted by series"
-                )
+                raise ValueError(f"series {key!r} reappears: observations are not sorted by series")
             yield f'"{key}":{{"observations":{{'
             current, separator = key, ""
         if keys_only:
             continue
-        yield f'{separator}"{state.dimensions[-1].of(obs.key[-1])}":{state.array(obs)}'
+        yield f'{separator}"{_obs_key(obs, state)}":{state.array(obs)}'
         separator = ","
     yield "}}}" if current is not None else "}"
 
@@ -453,7 +468,7 @@ def _series_grouped(observations: Iterable[Observation], state: _JsonState) -> I
     # members are kept (not the Observation objects), the cost of accepting any order.
     groups: dict[str, list[str]] = {}
     for obs in observations:
-        member = f'"{state.dimensions[-1].of(obs.key[-1])}":{state.array(obs)}'
+        member = f'"{_obs_key(obs, state)}":{state.array(obs)}'
         groups.setdefault(_series_key(obs, state), []).append(member)
     yield '"series":{'
     separator = ""

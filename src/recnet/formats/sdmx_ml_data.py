@@ -105,15 +105,23 @@ def _chunked(parts: Iterable[str]) -> Iterator[bytes]:
 
 
 def _check(dimension_at_observation: str, detail: str) -> None:
-    if dimension_at_observation not in ("AllDimensions", "TIME_PERIOD"):
-        raise ValueError("dimensionAtObservation: AllDimensions or TIME_PERIOD")
+    if dimension_at_observation not in ("AllDimensions", *DIMENSIONS):
+        raise ValueError("dimensionAtObservation: AllDimensions or a dimension of RR_STATS")
     if detail not in ("full", "dataonly", "serieskeysonly", "nodata"):
         raise ValueError(f"detail {detail!r}")
 
 
-def _series_form(dimension_at_observation: str, detail: str) -> bool:
-    # Series keys alone need series, whatever the observation dimension asked for.
-    return dimension_at_observation == "TIME_PERIOD" or detail in ("serieskeysonly", "nodata")
+def _level(dimension_at_observation: str, detail: str) -> str:
+    """The observation dimension written: series keys alone need series (by TIME_PERIOD when
+    AllDimensions was asked for)."""
+    if dimension_at_observation == "AllDimensions" and detail in ("serieskeysonly", "nodata"):
+        return "TIME_PERIOD"
+    return dimension_at_observation
+
+
+def _split(key: tuple[str, ...], position: int) -> tuple[tuple[str, ...], str]:
+    """A key as (series key, value of the dimension at the observation)."""
+    return key[:position] + key[position + 1 :], key[position]
 
 
 # --- Generic -------------------------------------------------------------------------------------
@@ -129,8 +137,8 @@ def generic_data(
 ) -> Iterator[bytes]:
     """An SDMX-ML 2.1 generic data message, as UTF-8 chunks."""
     _check(dimension_at_observation, detail)
-    series = _series_form(dimension_at_observation, detail)
-    return _chunked(_generic(observations, message_id, prepared, series, detail))
+    level = _level(dimension_at_observation, detail)
+    return _chunked(_generic(observations, message_id, prepared, level, detail))
 
 
 def _values(tag: str, pairs: Iterable[tuple[str, str]]) -> str:
@@ -148,10 +156,12 @@ def _generic(
     observations: Iterable[Observation],
     message_id: str,
     prepared: datetime,
-    series: bool,
+    level: str,
     detail: str,
 ) -> Iterator[str]:
-    level = "TIME_PERIOD" if series else "AllDimensions"
+    series = level != "AllDimensions"
+    position = DIMENSIONS.index(level) if series else len(DIMENSIONS) - 1
+    series_dimensions = DIMENSIONS[:position] + DIMENSIONS[position + 1 :]
     structure = (
         f'<message:Structure structureID="{STRUCTURE_ID}" dimensionAtObservation="{level}">'
         f"{_usage()}</message:Structure>"
@@ -170,17 +180,18 @@ def _generic(
             key = _values("ObsKey", zip(DIMENSIONS, obs.key, strict=True))
             yield f"<generic:Obs>{key}{_generic_obs_tail(obs, detail)}</generic:Obs>"
             continue
-        if obs.key[:-1] != current:
+        series_key, at_observation = _split(obs.key, position)
+        if series_key != current:
             if current is not None:
                 yield "</generic:Series>"
-            current = obs.key[:-1]
+            current = series_key
             yield "<generic:Series>" + _values(
-                "SeriesKey", zip(DIMENSIONS[:-1], current, strict=True)
+                "SeriesKey", zip(series_dimensions, current, strict=True)
             )
         if not keys_only:
             yield (
-                '<generic:Obs><generic:ObsDimension id="TIME_PERIOD" '
-                f"value={quoteattr(obs.key[-1])}/>"
+                f'<generic:Obs><generic:ObsDimension id="{level}" '
+                f"value={quoteattr(at_observation)}/>"
                 f"{_generic_obs_tail(obs, detail)}</generic:Obs>"
             )
     if current is not None:
@@ -202,8 +213,8 @@ def structure_specific_data(
     """An SDMX-ML 2.1 structure-specific data message, as UTF-8 chunks. Its data set is typed by
     the dataflow's own schema (``/v1/sdmx/schema/dataflow/RECNET/RR_STATS``)."""
     _check(dimension_at_observation, detail)
-    series = _series_form(dimension_at_observation, detail)
-    return _chunked(_structure_specific(observations, message_id, prepared, series, detail))
+    level = _level(dimension_at_observation, detail)
+    return _chunked(_structure_specific(observations, message_id, prepared, level, detail))
 
 
 def _xml_attributes(pairs: Iterable[tuple[str, str]]) -> str:
@@ -220,10 +231,12 @@ def _structure_specific(
     observations: Iterable[Observation],
     message_id: str,
     prepared: datetime,
-    series: bool,
+    level: str,
     detail: str,
 ) -> Iterator[str]:
-    level = "TIME_PERIOD" if series else "AllDimensions"
+    series = level != "AllDimensions"
+    position = DIMENSIONS.index(level) if series else len(DIMENSIONS) - 1
+    series_dimensions = DIMENSIONS[:position] + DIMENSIONS[position + 1 :]
     namespace = structure_namespace(level)
     structure = (
         f'<message:Structure structureID="{STRUCTURE_ID}" namespace="{namespace}" '
@@ -243,13 +256,14 @@ def _structure_specific(
         if not series:
             yield _ss_obs(obs, zip(DIMENSIONS, obs.key, strict=True), detail)
             continue
-        if obs.key[:-1] != current:
+        series_key, at_observation = _split(obs.key, position)
+        if series_key != current:
             if current is not None:
                 yield "</Series>"
-            current = obs.key[:-1]
-            yield f"<Series{_xml_attributes(zip(DIMENSIONS[:-1], current, strict=True))}>"
+            current = series_key
+            yield f"<Series{_xml_attributes(zip(series_dimensions, current, strict=True))}>"
         if not keys_only:
-            yield _ss_obs(obs, (("TIME_PERIOD", obs.key[-1]),), detail)
+            yield _ss_obs(obs, ((level, at_observation),), detail)
     if current is not None:
         yield "</Series>"
     yield "</message:DataSet></message:StructureSpecificData>"
@@ -271,10 +285,10 @@ def _enumeration(name: str, codes: Iterable[str]) -> str:
 
 
 def structure_schema(dimension_at_observation: str = "TIME_PERIOD") -> bytes:
-    """The XML schema of RR_STATS structure-specific data with this observation dimension
-    (``TIME_PERIOD`` or ``AllDimensions``), as the SDMX schema query answers it. It imports the
-    SDMX-ML 2.1 schemas by namespace (``SDMXDataStructureSpecific.xsd``, ``SDMXCommon.xsd`` beside
-    it), and restricts every coded component to its codes."""
+    """The XML schema of RR_STATS structure-specific data with this observation dimension (a
+    dimension of RR_STATS, or ``AllDimensions``), as the SDMX schema query answers it. It imports
+    the SDMX-ML 2.1 schemas by namespace (``SDMXDataStructureSpecific.xsd``, ``SDMXCommon.xsd``
+    beside it), and restricts every coded component to its codes."""
     from recnet.schemas.statistics import CODELISTS
 
     _check(dimension_at_observation, "full")
@@ -291,24 +305,32 @@ def structure_schema(dimension_at_observation: str = "TIME_PERIOD") -> bytes:
             return f"{CODELISTS[component].id}Type"
         return f"{component}Type"
 
-    dimensions = "".join(
-        f'<xs:attribute name="{d}" type="{component_type(d)}" use="required"/>'
-        for d in DIMENSIONS[:-1]
-    )
+    def required(names: Iterable[str]) -> str:
+        out = []
+        for d in names:
+            kind = "common:ObservationalTimePeriodType" if d == "TIME_PERIOD" else component_type(d)
+            out.append(f'<xs:attribute name="{d}" type="{kind}" use="required"/>')
+        return "".join(out)
+
     attributes = "".join(
         f'<xs:attribute name="{a}" type="{component_type(a)}" use="optional"/>' for a in ATTRIBUTES
     )
     flat = dimension_at_observation == "AllDimensions"
+    at_observation = DIMENSIONS if flat else (dimension_at_observation,)
+    in_series = [d for d in DIMENSIONS if d not in at_observation]
     observations = "Obs" if flat else "Series"
     obs_type = (
         '<xs:complexType name="ObsType"><xs:complexContent><xs:restriction base="dsd:ObsType">'
         '<xs:sequence><xs:element ref="common:Annotations" minOccurs="0"/></xs:sequence>'
         '<xs:attribute name="type" use="prohibited"/>'
-        '<xs:attribute name="REPORTING_YEAR_START_DAY" use="prohibited"/>'
-        + (dimensions if flat else "")
-        + '<xs:attribute name="TIME_PERIOD" type="common:ObservationalTimePeriodType" '
-        'use="required"/>'
-        '<xs:attribute name="OBS_VALUE" type="xs:nonNegativeInteger" use="optional"/>'
+        + (
+            ""
+            if "TIME_PERIOD" in at_observation
+            else '<xs:attribute name="TIME_PERIOD" use="prohibited"/>'
+        )
+        + '<xs:attribute name="REPORTING_YEAR_START_DAY" use="prohibited"/>'
+        + required(at_observation)
+        + '<xs:attribute name="OBS_VALUE" type="xs:nonNegativeInteger" use="optional"/>'
         + attributes
         + "</xs:restriction></xs:complexContent></xs:complexType>"
     )
@@ -320,9 +342,13 @@ def structure_schema(dimension_at_observation: str = "TIME_PERIOD") -> bytes:
         '<xs:element ref="common:Annotations" minOccurs="0"/>'
         '<xs:element name="Obs" type="ObsType" form="unqualified" minOccurs="0" '
         'maxOccurs="unbounded"/></xs:sequence>'
-        '<xs:attribute name="TIME_PERIOD" use="prohibited"/>'
-        '<xs:attribute name="REPORTING_YEAR_START_DAY" use="prohibited"/>'
-        + dimensions
+        + (
+            ""
+            if "TIME_PERIOD" in in_series
+            else '<xs:attribute name="TIME_PERIOD" use="prohibited"/>'
+        )
+        + '<xs:attribute name="REPORTING_YEAR_START_DAY" use="prohibited"/>'
+        + required(in_series)
         + "</xs:restriction></xs:complexContent></xs:complexType>"
     )
     dataset_type = (

@@ -60,6 +60,9 @@ class DataQuery:
     first_n: int | None = None
     last_n: int | None = None
     detail: str = "full"
+    # The dimension the series leave to the observation: the cells are read so that each
+    # series' cells come together (the key order puts TIME_PERIOD last already).
+    observation_dimension: str = "TIME_PERIOD"
 
 
 def _codes(position: str, name: str) -> list[str]:
@@ -104,6 +107,7 @@ def data_query(
     first_n: int | None = None,
     last_n: int | None = None,
     detail: str = "full",
+    observation_dimension: str = "TIME_PERIOD",
 ) -> DataQuery:
     """The selection of an SDMX data query, checked: 404 for another dataflow, 422 for a key of
     the wrong length or a bad period."""
@@ -111,6 +115,15 @@ def data_query(
         raise NoResultsFound(f"No dataflow {flow_ref}; this service publishes {DATAFLOW_ID}.")
     if detail not in DETAILS:
         raise ValidationProblem(f"detail is one of {', '.join(DETAILS)}.")
+    if observation_dimension not in ("AllDimensions", *DIMENSIONS):
+        raise ValidationProblem(
+            f"dimensionAtObservation is AllDimensions or one of {', '.join(DIMENSIONS)}."
+        )
+    if (first_n or last_n) and observation_dimension not in ("AllDimensions", "TIME_PERIOD"):
+        raise ValidationProblem(
+            "firstNObservations and lastNObservations count periods: they go with "
+            "dimensionAtObservation TIME_PERIOD or AllDimensions."
+        )
     parts = key.split(".") if key not in ("all", "") else []
     if parts and len(parts) not in (len(DIMENSIONS) - 1, len(DIMENSIONS)):
         raise ValidationProblem(
@@ -137,7 +150,7 @@ def data_query(
         end_period=_period(end_period, "endPeriod"),
         updated_since=updated_after,
     )
-    return DataQuery(filters, first_n, last_n, detail)
+    return DataQuery(filters, first_n, last_n, detail, observation_dimension)
 
 
 def _bounds(period: str) -> tuple[date, date]:
@@ -179,9 +192,13 @@ def _data_only(obs: Observation) -> Observation:
 def cells(session: Any, principal: Principal, query: DataQuery) -> Iterator[Observation]:
     """The selected cells as this principal may see them, in key order; ``NoResultsFound``
     (raised when the first cell is looked for) when there are none."""
-    result = session.execute(
-        statistics.cube_query(query.filters), execution_options={"yield_per": 2000}
-    )
+    select_cells = statistics.cube_query(query.filters)
+    if query.observation_dimension in DIMENSIONS[:-1]:
+        columns = select_cells.selected_columns
+        last = query.observation_dimension.lower()
+        order = [c.lower() for c in DIMENSIONS if c.lower() != last] + [last]
+        select_cells = select_cells.order_by(None).order_by(*(columns[c] for c in order))
+    result = session.execute(select_cells, execution_options={"yield_per": 2000})
     observations: Iterator[Observation] = (
         Observation(c.key, c.value, c.obs_status, c.conf_status, c.unit, c.comment, c.source)
         for c in statistics.published(principal, result, query.filters)

@@ -73,6 +73,11 @@ PeriodQuery = Annotated[str | None, Query(max_length=10, description="2024, 2024
 CountQuery = Annotated[int | None, Query(ge=1, le=10_000)]
 
 
+ObservationLevel = Literal[
+    "TIME_PERIOD", "AllDimensions", "REF_AREA", "INDICATOR", "SEX", "AGE", "COUNTERPART_AREA"
+]
+
+
 class DataParams:
     """The SDMX data query parameters, bounded."""
 
@@ -84,7 +89,11 @@ class DataParams:
         firstNObservations: CountQuery = None,  # noqa: N803
         lastNObservations: CountQuery = None,  # noqa: N803
         dimensionAtObservation: Annotated[  # noqa: N803
-            str, Query(max_length=30, description="TIME_PERIOD or AllDimensions.")
+            str,
+            Query(
+                max_length=30,
+                description="TIME_PERIOD (the default), another dimension, or AllDimensions.",
+            ),
         ] = "",
         detail: Annotated[
             Literal["full", "dataonly", "serieskeysonly", "nodata"], Query()
@@ -107,21 +116,21 @@ class DataParams:
 DataParamsDep = Annotated[DataParams, Depends()]
 
 
+def _observation_level(offer: Offer, params: DataParams) -> str:
+    """The dimension at the observation: as asked, else the flat form for SDMX-JSON (as recnet's
+    SDMX-JSON always was) and TIME_PERIOD for SDMX-ML (the specification's default)."""
+    if params.dimension_at_observation:
+        return params.dimension_at_observation
+    return "AllDimensions" if offer.key == "sdmx-json" else "TIME_PERIOD"
+
+
 def _encoder(
     offer: Offer, params: DataParams, lang: str
 ) -> Callable[[Iterator[sdmx.Observation]], Iterator[bytes]]:
     message_id = f"RR_STATS-{uuid.uuid4().hex[:12]}"
     prepared = utcnow()
     keys_only = params.detail in ("serieskeysonly", "nodata")
-    if offer.key in ("sdmx-json",):
-        # The flat form by default, as recnet's SDMX-JSON always was.
-        level = params.dimension_at_observation or "AllDimensions"
-    else:
-        level = params.dimension_at_observation or "TIME_PERIOD"
-    if level not in ("TIME_PERIOD", "AllDimensions"):
-        raise ValidationProblem(
-            "dimensionAtObservation is TIME_PERIOD or AllDimensions in this service."
-        )
+    level = _observation_level(offer, params)
     if offer.key.startswith("sdmx-csv") and keys_only:
         raise ValidationProblem(
             "detail=serieskeysonly and nodata are answered in SDMX-ML and SDMX-JSON."
@@ -232,6 +241,7 @@ async def _data(
         first_n=params.first_n,
         last_n=params.last_n,
         detail=params.detail,
+        observation_dimension=_observation_level(offer, params),
     )
     lang = (preferred_languages(request) or ["en"])[0]
     encode = _encoder(offer, params, lang)
@@ -451,9 +461,7 @@ def get_sdmx_schema(
     context: Annotated[Literal["dataflow", "datastructure"], Path()],
     agencyID: Annotated[str, Path(max_length=50)],  # noqa: N803
     resourceID: Annotated[str, Path(max_length=50)],  # noqa: N803
-    dimensionAtObservation: Annotated[  # noqa: N803
-        Literal["TIME_PERIOD", "AllDimensions"], Query()
-    ] = "TIME_PERIOD",
+    dimensionAtObservation: ObservationLevel = "TIME_PERIOD",  # noqa: N803
     explicitMeasure: bool = False,  # noqa: N803
 ) -> Response:
     """The XML schema of the dataflow's structure-specific data (SDMX schema query)."""
@@ -470,9 +478,7 @@ def get_sdmx_schema_version(
     agencyID: Annotated[str, Path(max_length=50)],  # noqa: N803
     resourceID: Annotated[str, Path(max_length=50)],  # noqa: N803
     version: Annotated[str, Path(max_length=20)],
-    dimensionAtObservation: Annotated[  # noqa: N803
-        Literal["TIME_PERIOD", "AllDimensions"], Query()
-    ] = "TIME_PERIOD",
+    dimensionAtObservation: ObservationLevel = "TIME_PERIOD",  # noqa: N803
     explicitMeasure: bool = False,  # noqa: N803
 ) -> Response:
     """The XML schema of the dataflow's structure-specific data, by version."""
