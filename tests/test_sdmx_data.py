@@ -491,3 +491,15 @@ def test_any_dimension_at_the_observation(
         for k, v in values.items()
     }
     assert got == expected
+
+
+def test_the_schema_query(client: TestClient) -> None:
+    url = "/v1/sdmx/schema/dataflow/RECNET/RR_STATS"
+    first = client.get(url)
+    assert first.headers["content-type"] == "application/vnd.sdmx.schema+xml;version=2.1"
+    assert b"CL_REF_AREAType" in first.content
+    assert client.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    assert client.get(url + "/2.0").status_code == 404
+    assert client.get("/v1/sdmx/schema/dataflow/ECB/EXR").status_code == 404
+    assert client.get(url, headers={"Accept": "application/json"}).status_code == 406
+    assert client.get(url, params={"dimensionAtObservation": "COLOUR"}).status_code == 422

@@ -492,7 +492,12 @@ def _schema(request: Request, agency: str, id_: str, version: str, level: str) -
     offer = negotiate(request.headers.get("accept"), [SCHEMA], SCHEMA)
     if agency not in ("RECNET", "all") or id_ != "RR_STATS" or version not in ("1.0", "latest"):
         raise sdmx_data.NoResultsFound(f"No structure {agency}:{id_}({version}).")
-    return Response(sdmx_ml_data.structure_schema(level), media_type=offer.media_type)
+    etag = '"' + hashlib.sha256(f"{VALID_FROM}|schema|{level}".encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Last-Modified": _LAST_MODIFIED, "Vary": "Accept"}
+    if _not_modified(request, etag, _LAST_MODIFIED):
+        return Response(status_code=304, headers=headers)
+    body = sdmx_ml_data.structure_schema(level)
+    return Response(body, media_type=offer.media_type, headers=headers)
 
 
 # ---------------------------------------------------------------- structure
