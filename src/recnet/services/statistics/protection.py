@@ -60,7 +60,6 @@ import math
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import combinations, product
 from operator import itemgetter
 from typing import Final, NamedTuple
@@ -762,11 +761,20 @@ def _hypercube(
         return cost
 
     per_dimension = [
-        sorted(moves, key=partial(step_cost, position))[:widest]
+        sorted((step_cost(position, move), move) for move in moves)[:widest]
         for position, moves in zip(_POSITIONS, _moves(table, i, values), strict=True)
     ]
+    # The cells one step away along each dimension are corners of their own: the sum of the
+    # steps' costs bounds a hypercube's from below. Cheapest bounds first, then stop at the
+    # first bound no cheaper than the best hypercube found.
+    choices = sorted(
+        (sum(cost for cost, _ in steps), [move for _, move in steps])
+        for steps in product(*per_dimension)
+    )
     best: tuple[int, list[int]] | None = None
-    for combination in product(*per_dimension):
+    for bound, combination in choices:
+        if bound >= 1 << 40 or (best is not None and bound >= best[0]):
+            break
         corners: dict[int, int] = {}
         cost = 0
         for assignment in product(*combination):
