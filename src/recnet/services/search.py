@@ -1,10 +1,12 @@
 """Full-text search over every language of a record's title, summary and description.
 
 SQLite: an FTS5 table (unicode61 tokens, case and diacritics folded, prefix matching), ranked by
-bm25. PostgreSQL: a tsvector per record (GIN-indexed), each language stemmed with its own
-dictionary (English, Russian; the others as simple words), titles weighted above summaries above
-descriptions, ranked by ts_rank. The index is maintained by the service in the same transaction
-as the record.
+a score of the document alone (not FTS5's bm25, whose term statistics count every indexed record,
+hidden ones included, so the order of what a reader sees would reveal what it may not).
+PostgreSQL: a tsvector per record (GIN-indexed), each language stemmed with its own dictionary
+(English, Russian; the others as simple words), titles weighted above summaries above
+descriptions, ranked by ts_rank (a record's own statistics only). The index is maintained by the
+service in the same transaction as the record.
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_WORDS = 16
 
 _search = table("record_search", column("record_id"), column("body"), column("document"))
+
+
+# BM25's saturation of the number of matches and its length normalisation, with constants in
+# place of the collection's statistics (inverse document frequency, average length): a record's
+# rank depends on the query and the record, never on other records.
+_HITS = "(length(highlight(record_search, 1, char(1), '')) - length(record_search.body))"
+_SQLITE_SCORE = literal_column(
+    f"(-1.0 * {_HITS} / ({_HITS} + 1.2 * (0.25 + 0.75 * length(record_search.body) / 400.0)))"
+)
 
 
 def words(query: str) -> list[str]:
@@ -91,7 +102,7 @@ def restrict(
         joined = query.join(_search, _search.c.record_id == Record.id).where(
             text("record_search MATCH :match").bindparams(match=match)
         )
-        return joined, literal_column("bm25(record_search)")  # lower is better
+        return joined, _SQLITE_SCORE  # lower is better
     # Parsed once per statement: a scalar subquery is evaluated once (an InitPlan), where the
     # expression itself would be evaluated again for every row of a generic (prepared) plan.
     phrase = bindparam("q", " ".join(found), String())
