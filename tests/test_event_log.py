@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 from recnet.auth.principal import Role
 from recnet.cli import app as cli
 from recnet.config import get_settings
-from recnet.db import Database
+from recnet.db import Database, set_tenant
 from recnet.models import Event
 from recnet.models.event import SQLITE_APPEND_ONLY
-from recnet.services import events
+from recnet.services import events, records
 from recnet.services.practices import PRACTICES
 from tests.conftest import owner_database
-from tests.factories import make_record
+from tests.factories import agency_principal, make_record
 
 runner = CliRunner()
 
@@ -143,3 +143,20 @@ def test_concurrent_writers_keep_the_chain_whole(database: Database, verify_cli)
     assert checked == len(tenants)
     assert seqs == list(range(1, len(tenants) + 1))
     assert verify_cli().exit_code == 0
+
+
+def test_audit_shows_a_draft_payload_to_nobody_but_its_tenant(
+    database: Database, client: TestClient, role_headers: dict[Role, dict[str, str]]
+) -> None:
+    """Each event's payload follows the visibility of the record as it was at that event: the
+    secretariat reads a shared record's published versions, never its drafts."""
+    draft = make_record(database, PRACTICES, "KAZ", status="draft", tlp="GREEN")
+    with database.transaction() as session:
+        set_tenant(session, "KAZ")
+        records.publish(session, agency_principal("KAZ"), PRACTICES, draft.id, None)
+    answer = client.get("/v1/audit", headers=role_headers[Role.secretariat])
+    assert answer.status_code == 200, answer.text
+    logged = [e for e in answer.json()["items"] if e["record_id"] == str(draft.id)]
+    assert [e["status"] for e in logged] == ["draft", "published"]
+    assert logged[0]["payload"] is None
+    assert logged[1]["payload"] is not None

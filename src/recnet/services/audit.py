@@ -28,7 +28,10 @@ def page(
             **e.model_dump(exclude={"payload"}),
             payload=e.payload
             if e.tenant is None
-            or may_read(principal, tenant=e.tenant, tlp=e.tlp or "RED", status="published")
+            # The record as it was at this event: a draft's payload only for its own tenant.
+            or may_read(
+                principal, tenant=e.tenant, tlp=e.tlp or "RED", status=e.status or "published"
+            )
             else None,
         )
         for e in rows[:limit]
