@@ -218,7 +218,9 @@ def test_publish_withdraw_and_versions(
         (2, "published", "published"),
         (3, "withdrawn", "withdrawn"),
     ]
-    assert all(v["actor_organisation"] == "UZB" and v["actor_client"] for v in versions)
+    assert all(v["actor_organisation"] == "UZB" and v["actor_client"] is None for v in versions)
+    own = client.get(f"{url}/versions", headers=agency).json()["items"]
+    assert all(v["actor_client"] for v in own), "the agency sees which of its clients acted"
 
 
 # ------------------------------------------------------------------ upsert by reference
@@ -505,3 +507,27 @@ def test_sort_orders(client: TestClient, case: Case, database: Database) -> None
             ).one()
             == 3
         )
+
+
+def test_versions_name_the_client_only_to_the_secretariat_and_the_owner(
+    client: TestClient, database: Database, role_headers: dict[Role, dict[str, str]]
+) -> None:
+    """A client id is half of an agency's credentials: readers below the secretariat (another
+    member state, partners, researchers, anyone) see the organisation that made a change."""
+    owner = role_headers[Role.member_state]  # UZB
+    created = client.post(
+        "/v1/practices", json=practice_body(tlp="CLEAR", status="published"), headers=owner
+    )
+    assert created.status_code == 201, created.text
+    url = f"/v1/practices/{created.json()['id']}/versions"
+    client_id = client.get("/v1/auth/me", headers=owner).json()["client_id"]
+    other_state = bearer(get_token(client, client_for_role(database, Role.member_state, "KAZ")))
+
+    readers = {role.value: role_headers[role] for role in Role} | {"KAZ": other_state}
+    for name, headers in readers.items():
+        answer = client.get(url, headers=headers)
+        assert answer.status_code == 200, (name, answer.text)
+        (version,) = answer.json()["items"]
+        assert version["actor_organisation"] == "UZB", name
+        expected = client_id if name in ("secretariat", "member_state") else None
+        assert version["actor_client"] == expected, name

@@ -81,6 +81,15 @@ def may_change(principal: Principal, *, tenant: str, scope: Scope) -> bool:
     return principal.tenant is not None and principal.tenant == tenant and principal.has(scope)
 
 
+def sees_actor_client(principal: Principal, tenant: str) -> bool:
+    """Whether the principal sees which client (not only which organisation) made a change to a
+    record of ``tenant``: client ids name an agency's systems, for the secretariat and the
+    agency itself."""
+    if principal.role is Role.secretariat:
+        return True
+    return principal.tenant is not None and principal.tenant == tenant
+
+
 def sees_exact_statistics(principal: Principal, ref_area: str) -> bool:
     """Whether the principal sees the exact figures of cells of this REF_AREA (else the
     protected cube's)."""
@@ -103,5 +112,6 @@ __all__ = [
     "may_change",
     "may_read",
     "readable",
+    "sees_actor_client",
     "sees_exact_statistics",
 ]

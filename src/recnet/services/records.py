@@ -25,7 +25,7 @@ from sqlmodel import Session, col, delete, select
 
 from recnet.auth.principal import Principal
 from recnet.auth.scopes import Scope
-from recnet.auth.visibility import may_change, may_read, readable
+from recnet.auth.visibility import may_change, may_read, readable, sees_actor_client
 from recnet.db import utcnow
 from recnet.errors import (
     Conflict,
@@ -162,7 +162,8 @@ def _get_for_change(
 def versions(
     session: Session, principal: Principal, kind: Kind, record_id: uuid.UUID
 ) -> list[Version]:
-    get_visible(session, principal, kind, record_id)
+    record = get_visible(session, principal, kind, record_id)
+    clients = sees_actor_client(principal, record.tenant)
     return [
         Version(
             version=e.version or 0,
@@ -170,7 +171,7 @@ def versions(
             status=e.status or "",
             tlp=e.tlp or "",
             at=e.occurred_at,
-            actor_client=e.actor_client,
+            actor_client=e.actor_client if clients else None,
             actor_organisation=e.actor_organisation,
             event=e.seq,
         )
