@@ -79,3 +79,13 @@ def assert_valid_structure_specific(body: bytes, dataflow_xsd: bytes) -> etree._
         errors = "\n".join(str(e) for e in list(schema.error_log)[:10])
         raise AssertionError(f"structure-specific message does not validate:\n{errors}")
     return document
+
+
+def assert_valid_json_data(message: dict[str, Any]) -> None:
+    """Validate an SDMX-JSON 1.0 data message against the official schema, with its parts where
+    the schema lays them out (``meta``; ``data: {structure, dataSets}``: see test_sdmx_formats)."""
+    laid_out = {
+        "meta": message["header"],
+        "data": {"structure": message["structure"], "dataSets": message["dataSets"]},
+    }
+    assert_valid_json(laid_out, "sdmx-json-1.0/sdmx-json-data-schema.json")

@@ -18,6 +18,7 @@ import sdmx
 
 from recnet.db import upgrade
 from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
+from tests.sdmx_standards import assert_valid_sdmx_ml, assert_valid_structure_specific
 from tests.served import access_token, cli_client, database_url, served
 
 DIMS = ("REF_AREA", "INDICATOR", "SEX", "AGE", "COUNTERPART_AREA", "TIME_PERIOD")
@@ -141,6 +142,11 @@ def test_pysdmx_reads_structure_and_data(server: str, accept: str | None) -> Non
     assert [c.id for c in dsd.components.dimensions] == list(DIMS)
     headers = {"Accept": accept} if accept else {}
     body = httpx.get(f"{server}/v1/sdmx/data/RECNET,RR_STATS,1.0/all", headers=headers).text
+    if accept is None:
+        assert_valid_sdmx_ml(body.encode())
+    elif "structurespecific" in accept:
+        schema = httpx.get(f"{server}/v1/sdmx/schema/dataflow/RECNET/RR_STATS/1.0").content
+        assert_valid_structure_specific(body.encode(), schema)
     (dataset,) = pysdmx.io.read_sdmx(body).data
     got = {
         tuple(row[d] for d in DIMS): (int(row["OBS_VALUE"]) if row["OBS_VALUE"] else None)
