@@ -7,10 +7,12 @@ import feedparser
 import pytest
 from fastapi.testclient import TestClient
 
+from recnet.app import create_app
 from recnet.auth.principal import Role
 from recnet.db import Database
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES
+from tests.conftest import make_settings
 from tests.factories import make_record
 
 KINDS = {"practices": PRACTICES, "programmes": PROGRAMMES}
@@ -94,3 +96,35 @@ def test_feeds_answer_304_when_nothing_changed(
         f"/v1/feeds/{plural}.atom", headers={"If-None-Match": first.headers["etag"]}
     )
     assert changed.status_code == 200
+
+
+def _links(client: TestClient, plural: str, headers: dict[str, str]) -> list[str]:
+    """Every link of both feeds' first page (which has a next page)."""
+    params = {"limit": "1"}
+    answer = client.get(f"/v1/feeds/{plural}.atom", params=params, headers=headers)
+    atom = feedparser.parse(answer.content)
+    found = [link.href for link in atom.feed.links]
+    assert len(found) == 3, "self, alternate and next"
+    found += [link.href for entry in atom.entries for link in entry.links]
+    feed = client.get(f"/v1/feeds/{plural}.json", params=params, headers=headers).json()
+    found += [feed[k] for k in ("home_page_url", "feed_url", "next_url") if k in feed]
+    found += [item["url"] for item in feed["items"]]
+    assert any("cursor=" in link for link in found)
+    return found
+
+
+def test_feed_links_never_come_from_the_host_header(
+    client: TestClient, database: Database, db_url: str, plural: str
+) -> None:
+    """A caller's Host header must not choose where a feed (perhaps cached for everyone) points:
+    links start with RECNET_PUBLIC_URL, or are relative to the server's root without it."""
+    for _ in range(2):
+        make_record(database, KINDS[plural], status="published")
+    forged = {"Host": "attacker.example", "X-Forwarded-Host": "attacker.example"}
+    relative = _links(client, plural, forged)
+    assert all(link.startswith("/v1/") for link in relative), relative
+
+    configured = make_settings(db_url, public_url="https://recnet.example.org/api/")
+    with TestClient(create_app(configured, database)) as public:
+        absolute = _links(public, plural, forged)
+    assert all(link.startswith("https://recnet.example.org/api/v1/") for link in absolute), absolute

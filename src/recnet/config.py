@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     # Deliveries per subscription per round, so one busy subscription does not starve a worker.
     webhook_round_items: int = Field(default=1000, ge=1)
 
+    # The URL the service is reached at from outside (scheme, host, any path prefix), which
+    # links in feeds start with. Unset: links are relative to the server's root. Never taken
+    # from the request's Host header.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#@\s]+(/[^?#\s]*)?$")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Answers of public reads kept per process until the event log moves (0 turns it off).
@@ -96,6 +101,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [h.strip().lower() for h in value.split(",") if h.strip()]
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") or None if value else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from recnet.api.v1.http import conditional, preferred_languages
+from recnet.api.v1.http import conditional, preferred_languages, public_base
 from recnet.auth.principal import (
     REALM,
     Principal,
@@ -146,7 +146,7 @@ def _feed(
         cursor=cursor,
     )
     preferred = preferred_languages(request, lang)
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
     entries = [_entry(kind, r, preferred, base) for r in rows]
     here = f"{base}/v1/feeds/{kind.plural}.{form}"
     query = {k: v for k, v in (("lang", lang), ("limit", str(limit))) if v}

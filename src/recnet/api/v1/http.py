@@ -1,4 +1,4 @@
-"""HTTP helpers shared by the routes: content negotiation and conditional requests."""
+"""HTTP helpers shared by the routes: content negotiation, conditional requests, links."""
 
 from __future__ import annotations
 
@@ -14,6 +14,14 @@ _LANGUAGE_RANGE = re.compile(
     r"^\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$"
 )
 _CODES = {lang.value for lang in Language}
+
+
+def public_base(request: Request) -> str:
+    """What links start with: the configured public URL (RECNET_PUBLIC_URL), or nothing (links
+    relative to this server's root). Never the request's Host header, which the caller chooses:
+    a link built from it would point a reader (or a cache) wherever the caller liked."""
+    url: str | None = request.app.state.settings.public_url
+    return url or ""
 
 
 def preferred_languages(request: Request, lang: str | None = None) -> list[str]:
