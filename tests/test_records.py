@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -531,3 +532,59 @@ def test_versions_name_the_client_only_to_the_secretariat_and_the_owner(
         assert version["actor_organisation"] == "UZB", name
         expected = client_id if name in ("secretariat", "member_state") else None
         assert version["actor_client"] == expected, name
+
+
+def test_a_retry_sent_the_instant_the_answer_arrives_is_replayed(
+    app: FastAPI, agency: dict[str, str], case: Case, database: Database
+) -> None:
+    """The kept answer is committed before the first byte of the answer leaves, so a retry sent
+    the moment the answer arrives (here: before the first request's handler has even returned)
+    is replayed, never told the key is still being processed."""
+    key = "instant-retry-1"
+    body = json.dumps(case.body()).encode()
+    headers = {**agency, "Idempotency-Key": key, "Content-Type": "application/json"}
+    answers: dict[str, httpx.Response | int] = {}
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://recnet") as http:
+            delivered = False
+
+            async def receive() -> dict[str, object]:
+                nonlocal delivered
+                if not delivered:
+                    delivered = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                await asyncio.sleep(3600)
+                return {"type": "http.disconnect"}
+
+            async def send(message: dict[str, object]) -> None:
+                if message["type"] == "http.response.start":
+                    answers["first"] = int(message["status"])  # type: ignore[call-overload]
+                if message["type"] == "http.response.body" and not message.get("more_body"):
+                    retry = http.post(case.url, content=body, headers=headers)
+                    answers["retry"] = await asyncio.wait_for(retry, timeout=20)
+
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "POST",
+                "scheme": "http",
+                "path": case.url,
+                "raw_path": case.url.encode(),
+                "root_path": "",
+                "query_string": b"",
+                "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+                "client": ("127.0.0.1", 50000),
+                "server": ("recnet", 80),
+            }
+            await app(scope, receive, send)
+
+    asyncio.run(scenario())
+    assert answers["first"] == 201
+    retry = answers["retry"]
+    assert isinstance(retry, httpx.Response)
+    assert retry.status_code == 201, retry.text
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert counts(database)[0] == 1
