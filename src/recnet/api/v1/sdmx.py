@@ -63,6 +63,7 @@ _BY_FORMAT: Final = {o.key: o for o in DATA_OFFERS}
 DataFormat = Literal["structurespecificdata", "genericdata", "sdmx-json", "sdmx-csv"]
 _DATA_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {"content": {o.media_type: {} for o in DATA_OFFERS}},
+    304: {"description": "Not modified"},
     404: {"description": "No results found"},
     406: {"description": "Not acceptable"},
 }
@@ -380,6 +381,7 @@ class AvailabilityParams:
 AvailabilityDep = Annotated[AvailabilityParams, Depends()]
 _AVAILABILITY_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {"content": {SDMX_ML.media_type: {}, SDMX_JSON.media_type: {}}},
+    304: {"description": "Not modified"},
     404: {"description": "No results found"},
     406: {"description": "Not acceptable"},
 }
@@ -454,7 +456,7 @@ def get_sdmx_component_availability(
 
 @router.get(
     "/schema/{context}/{agencyID}/{resourceID}",
-    responses={200: {"content": {sdmx_ml_data.SDMX_SCHEMA: {}}}, 404: {}, 406: {}},
+    responses={200: {"content": {sdmx_ml_data.SDMX_SCHEMA: {}}}, 304: {}, 404: {}, 406: {}},
 )
 def get_sdmx_schema(
     request: Request,
@@ -470,7 +472,7 @@ def get_sdmx_schema(
 
 @router.get(
     "/schema/{context}/{agencyID}/{resourceID}/{version}",
-    responses={200: {"content": {sdmx_ml_data.SDMX_SCHEMA: {}}}, 404: {}, 406: {}},
+    responses={200: {"content": {sdmx_ml_data.SDMX_SCHEMA: {}}}, 304: {}, 404: {}, 406: {}},
 )
 def get_sdmx_schema_version(
     request: Request,
