@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -13,6 +16,7 @@ from sqlmodel import select
 from recnet.app import create_app
 from recnet.auth import keys
 from recnet.auth.principal import Role
+from recnet.auth.ratelimit import backoff_seconds
 from recnet.db import Database, utcnow
 from recnet.models import SigningKey
 from recnet.services import clients
@@ -127,6 +131,62 @@ def test_failed_token_requests_are_rate_limited(database: Database) -> None:
     assert blocked.status_code == 429, "even the right secret waits once the limit is reached"
     assert int(blocked.headers["retry-after"]) > 0
     assert blocked.headers["content-type"] == "application/problem+json"
+
+
+def test_wrong_secrets_from_elsewhere_never_lock_an_agency_out(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone who knows a client id can send wrong secrets; only the address that sent them
+    slows down, and the agency's own address still gets its token at once."""
+    agency = client_for_role(database, Role.member_state)
+    other = client_for_role(database, Role.partner)
+    settings = make_settings(
+        database.settings.database_url,
+        rate_token_failures=3,
+        rate_token_failure_window_seconds=86400,
+    )
+    app = create_app(settings, database)
+
+    async def post(address: str, data: dict[str, str]) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://recnet") as http:
+            return await http.post("/v1/auth/token", data=data)
+
+    def token_request(address: str, data: dict[str, str]) -> httpx.Response:
+        return asyncio.run(post(address, data))
+
+    attacker, agency_office, bystander = "203.0.113.9", "198.51.100.7", "192.0.2.44"
+    with caplog.at_level(logging.WARNING, logger="recnet.security"):
+        statuses = [
+            token_request(attacker, form(agency, client_secret=f"guess-{n}")).status_code
+            for n in range(20)
+        ]
+    assert statuses[:3] == [401, 401, 401]
+    assert set(statuses[3:]) == {429}, "the guessing address waits"
+    assert any(r.getMessage() == "repeated failed token requests" for r in caplog.records)
+
+    assert token_request(agency_office, form(agency)).status_code == 200
+    assert token_request(bystander, form(other)).status_code == 200
+    blocked = token_request(attacker, form(agency))
+    assert blocked.status_code == 429, "an address that failed waits, even with the right secret"
+    assert int(blocked.headers["retry-after"]) >= 1
+    assert token_request(attacker, form(other)).status_code == 429, "counted per address too"
+
+
+def test_the_wait_after_failures_grows_to_its_maximum() -> None:
+    assert [backoff_seconds(n, free=3, cap=60) for n in range(10)] == [
+        0,
+        0,
+        0,
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+        60,
+    ]
+    assert backoff_seconds(10_000, free=3, cap=300) == 300
 
 
 def test_disabled_client_gets_no_token_and_its_tokens_stop(

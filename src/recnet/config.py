@@ -55,14 +55,18 @@ class Settings(BaseSettings):
     token_issuer: str = "urn:recnet"
     token_audience: str = "urn:recnet:api"
 
-    # Rate limits, per window: anonymous callers per address, clients per client id; failed
-    # token requests per client id and per address. Shared through Redis when it is configured.
+    # Rate limits, per window: anonymous callers per address, clients per client id. Shared
+    # through Redis when it is configured.
     redis_url: str | None = None
     rate_window_seconds: int = Field(default=60, ge=1, le=3600)
     rate_anonymous: int = Field(default=120, ge=1)
     rate_client: int = Field(default=1200, ge=1)
+    # Failed token requests, per (client id, address) and per address: after this many, each
+    # further attempt from there waits 1 s, doubling with each failure up to the maximum delay;
+    # failures are forgotten this long after the last one.
     rate_token_failures: int = Field(default=10, ge=1)
     rate_token_failure_window_seconds: int = Field(default=300, ge=1, le=86400)
+    rate_token_failure_max_delay_seconds: int = Field(default=300, ge=1, le=86400)
 
     # Disclosure control: counts from 1 to min_cell - 1 persons are withheld from readers below
     # member-state level.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import time
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -9,12 +12,14 @@ from sqlmodel import Session
 from recnet.auth import scopes as scope_rules
 from recnet.auth import tokens
 from recnet.auth.keys import KeyRing
-from recnet.auth.ratelimit import RateLimiter
+from recnet.auth.ratelimit import RateLimiter, backoff_seconds
 from recnet.config import Settings
 from recnet.errors import ProblemError, TooManyRequests
 from recnet.models import OrganisationKind
 from recnet.schemas.auth import TokenResponse
 from recnet.services import clients
+
+security_log = logging.getLogger("recnet.security")
 
 
 class OAuthError(ProblemError):
@@ -67,23 +72,43 @@ def grant(
     if not request.client_id or not request.client_secret:
         raise OAuthError("invalid_request", "client_id and client_secret are required.")
 
-    failure_keys = [f"token-fail:client:{request.client_id}", f"token-fail:addr:{request.address}"]
-    window = settings.rate_token_failure_window_seconds
+    # Failures count per (client id, address) and per address, never per client id alone: a
+    # stranger who knows an agency's client id slows down only itself, and a right secret from
+    # an address that has not failed is never refused.
+    failure_keys = [
+        f"token-fail:pair:{request.client_id}|{request.address}",
+        f"token-fail:addr:{request.address}",
+    ]
+    free, remember = settings.rate_token_failures, settings.rate_token_failure_window_seconds
+    cap = settings.rate_token_failure_max_delay_seconds
+    now = time.time()
     for key in failure_keys:
-        state = limiter.peek(key, settings.rate_token_failures, window)
-        if state.count >= settings.rate_token_failures:
+        failures, last = limiter.failures.read(key)
+        wait = last + backoff_seconds(failures, free, cap) - now
+        if wait > 0:
             raise TooManyRequests(
-                "Too many failed token requests; retry later.",
-                headers={**state.headers(), "Retry-After": str(state.reset_seconds)},
+                "Too many failed token requests from this address; retry later.",
+                headers={"Retry-After": str(math.ceil(wait))},
             )
     try:
         client, organisation = clients.authenticate(
             session, request.client_id, request.client_secret
         )
     except LookupError:
-        for key in failure_keys:
-            limiter.hit(key, settings.rate_token_failures, window)
+        counts = [limiter.failures.record(key, remember)[0] for key in failure_keys]
+        if max(counts) >= free:
+            security_log.warning(
+                "repeated failed token requests",
+                extra={
+                    "event": "token_failures",
+                    "client_id": request.client_id[:64],
+                    "address": request.address,
+                    "failures_pair": counts[0],
+                    "failures_address": counts[1],
+                },
+            )
         raise invalid_client() from None
+    limiter.failures.clear(failure_keys[0])
 
     held = set(client.scopes) & {
         s.value for s in scope_rules.ALLOWED[OrganisationKind(organisation.kind)]
