@@ -42,6 +42,15 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's reading of X-Forwarded-For and X-Forwarded-Proto: only from the proxies named
+    in RECNET_TRUSTED_PROXIES, never by default (uvicorn's own default believes the loopback,
+    which a proxy on the same host shares with everyone it forwards)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -89,8 +98,8 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
         server_header=False,
+        **proxy_options(settings),
     )
     stop.set()
 

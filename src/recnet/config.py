@@ -6,6 +6,7 @@ them, so a production deployment cannot start by accident on a throwaway databas
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -89,6 +90,12 @@ class Settings(BaseSettings):
     # Deliveries per subscription per round, so one busy subscription does not starve a worker.
     webhook_round_items: int = Field(default=1000, ge=1)
 
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
+    # networks, comma-separated in the environment). Empty (the default): forwarded headers are
+    # ignored and the connecting address is the client's, so no caller can choose the address
+    # that rate limits and failure counts are kept for.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     # The URL the service is reached at from outside (scheme, host, any path prefix), which
     # links in feeds start with. Unset: links are relative to the server's root. Never taken
     # from the request's Host header.
@@ -104,6 +111,23 @@ class Settings(BaseSettings):
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network") from None
         return value
 
     @field_validator("public_url")
