@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from recnet.auth.principal import Principal, Role
 from recnet.db import Database
-from recnet.services import feeds
+from recnet.services import clients, feeds
 from recnet.services.practices import PRACTICES
 from tests.factories import (
     bearer,
@@ -263,3 +263,33 @@ def test_has_more_is_exact_at_batch_boundaries(
         end = feeds.page(session, partner, after=0, limit=500)
     assert (len(end.items), end.has_more) == (6, False)  # the cursor moved past it
     assert read(end.last_seq, 10) == (0, False)
+
+
+@pytest.mark.parametrize("change", ["disable", "rotate"])
+def test_disabling_or_rotating_a_client_ends_its_open_long_poll(
+    client: TestClient, database: Database, change: str
+) -> None:
+    """A long poll opened before `clients disable` (or `rotate`) stops delivering at its next
+    look, instead of running on with the client as it was when it began."""
+    partner = client_for_role(database, Role.partner)
+    headers = bearer(get_token(client, partner))
+    cursor = client.get(URL, headers=headers).json()["next_cursor"]
+
+    def later() -> None:
+        time.sleep(0.3)
+        with database.transaction() as session:
+            if change == "disable":
+                clients.disable_client(session, partner.client_id)
+            else:
+                clients.rotate_secret(session, partner.client_id)
+        time.sleep(0.3)
+        make_record(database, PRACTICES, status="published")
+
+    changer = threading.Thread(target=later)
+    changer.start()
+    started = time.monotonic()
+    answer = client.get(URL, params={"after": cursor, "wait": 20}, headers=headers)
+    changer.join()
+    assert answer.status_code == 401, answer.text
+    assert 'error="invalid_token"' in answer.headers["www-authenticate"]
+    assert time.monotonic() - started < 5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -211,6 +212,25 @@ def test_rotated_secret_replaces_the_old_one(client: TestClient, database: Datab
     assert old.status_code == 401
     new = client.post("/v1/auth/token", data=form(agency, client_secret=issued.client_secret))
     assert new.status_code == 200
+
+
+def test_rotating_a_secret_ends_the_tokens_issued_before_it(
+    client: TestClient, database: Database
+) -> None:
+    """A rotation (a leaked secret, say) takes effect on the next request, not when the tokens
+    issued with the old secret expire; tokens from the new secret work at once, in the same
+    second too."""
+    agency = client_for_role(database, Role.member_state)
+    before = [get_token(client, agency) for _ in range(2)]
+    assert client.get("/v1/auth/me", headers=bearer(before[0])).status_code == 200
+    with database.transaction() as session:
+        issued = clients.rotate_secret(session, agency.client_id)
+    renewed = get_token(client, replace(agency, client_secret=issued.client_secret))
+    for token in before:
+        refused = client.get("/v1/auth/me", headers=bearer(token))
+        assert refused.status_code == 401
+        assert "client secret rotated" in refused.headers["www-authenticate"]
+    assert client.get("/v1/auth/me", headers=bearer(renewed)).status_code == 200
 
 
 def test_secret_is_stored_only_as_a_slow_salted_hash(database: Database) -> None:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from recnet.auth.keys import KeyRing
 from recnet.auth.ratelimit import RateLimiter, client_key
 from recnet.auth.scopes import ALLOWED, Scope
-from recnet.auth.tokens import TokenError, verify
+from recnet.auth.tokens import TokenError, credential_version, verify
 from recnet.config import Settings
 from recnet.db import SessionDep, set_tenant
 from recnet.errors import Forbidden, TooManyRequests, Unauthorized
@@ -87,6 +87,15 @@ def resolve(session: Session, settings: Settings, keyring: KeyRing, token: str) 
     client, organisation = row
     if client.disabled_at is not None:
         raise invalid_token("client disabled")
+    # A rotation ends every token issued before it, on the next request.
+    current = credential_version(client.secret_rotated_at)
+    if claims.credential_version is not None:
+        if claims.credential_version != current:
+            raise invalid_token("client secret rotated")
+    elif client.secret_rotated_at is not None and (
+        claims.issued_at <= client.secret_rotated_at.timestamp()
+    ):
+        raise invalid_token("client secret rotated")
     if organisation.code != claims.org:
         raise invalid_token("client moved to another organisation")
     kind = OrganisationKind(organisation.kind)

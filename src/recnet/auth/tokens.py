@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from jose import jwt
@@ -37,6 +38,18 @@ class Claims:
     scopes: frozenset[str]
     jti: str
     expires_at: int
+    issued_at: int
+    # The client's credential version when the token was issued (None: a token from before
+    # versions were written into tokens).
+    credential_version: int | None = None
+
+
+def credential_version(secret_rotated_at: datetime | None) -> int:
+    """A client's credential version: when its secret was last rotated, in microseconds since
+    the epoch (0: never). Tokens carry it, so a rotation ends every token issued before it."""
+    if secret_rotated_at is None:
+        return 0
+    return round(secret_rotated_at.timestamp() * 1_000_000)
 
 
 def encode(claims: dict[str, Any], kid: str, private_pem: str) -> str:
@@ -46,7 +59,13 @@ def encode(claims: dict[str, Any], kid: str, private_pem: str) -> str:
 
 
 def claims_for(
-    settings: Settings, *, client_id: str, org: str, tenant: str | None, scopes: Sequence[str]
+    settings: Settings,
+    *,
+    client_id: str,
+    org: str,
+    tenant: str | None,
+    scopes: Sequence[str],
+    version: int = 0,
 ) -> dict[str, Any]:
     now = int(utcnow().timestamp())
     claims: dict[str, Any] = {
@@ -59,6 +78,7 @@ def claims_for(
         "nbf": now,
         "exp": now + settings.token_ttl_seconds,
         "jti": uuid.uuid4().hex,
+        "cv": version,
     }
     if tenant is not None:
         claims["tenant"] = tenant
@@ -156,6 +176,9 @@ def _checked(claims: dict[str, Any], settings: Settings) -> Claims:
     tenant = claims.get("tenant")
     if tenant is not None and not isinstance(tenant, str):
         raise TokenError("malformed claim tenant")
+    version = claims.get("cv")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise TokenError("malformed claim cv")
     return Claims(
         client_id=claims["sub"],
         org=claims["org"],
@@ -163,4 +186,6 @@ def _checked(claims: dict[str, Any], settings: Settings) -> Claims:
         scopes=frozenset(claims["scope"].split()),
         jti=claims["jti"],
         expires_at=claims["exp"],
+        issued_at=claims["iat"],
+        credential_version=version,
     )

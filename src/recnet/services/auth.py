@@ -134,6 +134,7 @@ def grant(
         org=organisation.code,
         tenant=organisation.tenant,
         scopes=sorted(granted),
+        version=tokens.credential_version(client.secret_rotated_at),
     )
     return TokenResponse(
         access_token=tokens.encode(claims, kid, private_pem),

@@ -20,9 +20,11 @@ from recnet.auth.principal import (
     REALM,
     Principal,
     PrincipalDep,
+    bearer_token,
     count_request,
     enforce_rate_limit,
     principal_of,
+    resolve,
 )
 from recnet.auth.scopes import Scope
 from recnet.db import Database, SessionDep
@@ -88,10 +90,18 @@ async def get_changes(
     database: Database = request.app.state.database
     start = int(after or 0)
 
+    token = bearer_token(request)
+    state = request.app.state
+
     def read() -> feeds.FeedPage:
         with database.transaction(write=False) as session:
+            # The client as it is now, at every look: a long poll ends (401) on the first look
+            # after its client is disabled or its secret rotated.
+            current = resolve(session, state.settings, state.keyring, token or "")
+            if not current.has(Scope.feeds_read):
+                raise Forbidden("The change feed needs the scope feeds:read.")
             return feeds.page(
-                session, principal, after=start, limit=limit, kinds=chosen, embedded=True
+                session, current, after=start, limit=limit, kinds=chosen, embedded=True
             )
 
     deadline = anyio.current_time() + wait
