@@ -19,7 +19,7 @@ from recnet.auth import keys
 from recnet.auth.principal import Role
 from recnet.auth.ratelimit import backoff_seconds
 from recnet.db import Database, utcnow
-from recnet.models import SigningKey
+from recnet.models import IdempotencyKey, SigningKey
 from recnet.services import clients
 from tests.conftest import make_settings, owner_database
 from tests.factories import bearer, client_for_role, get_token
@@ -188,6 +188,23 @@ def test_the_wait_after_failures_grows_to_its_maximum() -> None:
         60,
     ]
     assert backoff_seconds(10_000, free=3, cap=300) == 300
+
+
+def test_the_token_endpoint_never_keeps_or_replays_a_token(
+    client: TestClient, database: Database, db_url: str
+) -> None:
+    """An Idempotency-Key on a token request is ignored: a retry gets a fresh token, and no
+    access token is ever written to the idempotency table."""
+    agency = client_for_role(database, Role.member_state)
+    headers = {"Idempotency-Key": "token-1"}
+    answers = [client.post("/v1/auth/token", data=form(agency), headers=headers) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all(a.headers["cache-control"] == "no-store" for a in answers)
+    assert all("idempotent-replayed" not in a.headers for a in answers)
+    tokens = [a.json()["access_token"] for a in answers]
+    assert tokens[0] != tokens[1]
+    with owner_database(db_url).transaction(write=False) as session:
+        assert session.exec(select(IdempotencyKey)).all() == []
 
 
 def test_disabled_client_gets_no_token_and_its_tokens_stop(

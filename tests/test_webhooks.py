@@ -25,11 +25,11 @@ from recnet.auth.principal import Role
 from recnet.config import Settings
 from recnet.db import Database, utcnow
 from recnet.errors import ValidationProblem
-from recnet.models import Event, OrganisationKind, Subscription
+from recnet.models import Event, IdempotencyKey, OrganisationKind, Subscription
 from recnet.services import clients, webhooks
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES
-from tests.conftest import make_settings
+from tests.conftest import make_settings, owner_database
 from tests.factories import (
     Credentials,
     bearer,
@@ -628,3 +628,28 @@ def test_recnet_serve_delivers_webhooks_in_process_on_the_embedded_database(
     assert jsonlib.loads(delivered.body)["record_id"] == record["id"]
     secret = subscription.json()["secret"]
     assert verify_signature(secret, delivered.headers["x-recnet-signature"], delivered.body)
+
+
+def test_a_replayed_subscription_answer_never_carries_the_stored_secret(
+    hooks: Hooks, agency: dict[str, str], db_url: str
+) -> None:
+    """The signing secret is shown once, marked no-store, and never kept for Idempotency-Key
+    replays: the retry gets the same subscription without it."""
+    headers = {**agency, "Idempotency-Key": "subscribe-1"}
+    body = {"callback_url": "http://127.0.0.1:9/hook", "kinds": ["practice"]}
+    first = hooks.http.post("/v1/subscriptions", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    secret = first.json()["secret"]
+    assert secret
+    assert "no-store" in first.headers["cache-control"]
+
+    retry = hooks.http.post("/v1/subscriptions", json=body, headers=headers)
+    assert retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["id"] == first.json()["id"]
+    assert "secret" not in retry.json()
+    assert "no-store" in retry.headers["cache-control"]
+    with owner_database(db_url).transaction(write=False) as session:
+        kept = session.exec(select(IdempotencyKey)).all()
+    assert len(kept) == 1
+    assert secret.encode() not in bytes(kept[0].body)

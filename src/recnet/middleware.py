@@ -37,6 +37,7 @@ access_log = logging.getLogger("recnet.access")
 error_log = logging.getLogger("recnet.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
+TOKEN_PATH = "/v1/auth/token"
 # A client's request id is echoed into headers and logs: accept only a plain token.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -259,7 +260,9 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = _header(scope, b"idempotency-key")
-        if key is None:
+        # The token endpoint changes nothing a retry could repeat, and its answer is a
+        # credential, which is never kept: it ignores the key.
+        if key is None or scope["path"] == TOKEN_PATH:
             await self.app(scope, receive, send)
             return
         path = scope["path"]

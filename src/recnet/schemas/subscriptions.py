@@ -43,9 +43,12 @@ class Subscription(ReadModel):
 
 
 class CreatedSubscription(Subscription):
-    secret: str = Field(
+    secret: str | None = Field(
+        default=None,
         description="Shown once. X-Recnet-Signature is t=<X-Recnet-Timestamp>,v1=<hex "
-        'HMAC-SHA256 with this secret of "<timestamp>.<body>">.'
+        'HMAC-SHA256 with this secret of "<timestamp>.<body>">. Absent from an answer replayed '
+        "for a retry with the same Idempotency-Key (Idempotent-Replayed: true): the secret is "
+        "never stored; if the first answer was lost, delete the subscription and create it again.",
     )
 
 

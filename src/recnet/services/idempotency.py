@@ -4,6 +4,10 @@ A key belongs to its sender (client id, or address for anonymous callers). Reusi
 different request is refused; a retry that arrives while the first request is still being
 answered gets 409.
 
+Credentials are never kept: an answer marked ``Cache-Control: no-store`` is kept without its
+credential members (a replayed subscription answers without its secret), and the token endpoint
+takes no key at all (a retry simply gets a new token).
+
 The answer is kept in the same transaction as the change it reports: both are committed, or
 neither. So whatever happens to the first request — its server killed, its database cut, the
 reply to its COMMIT lost — a retry finds either the kept answer or nothing written, and then runs
@@ -15,6 +19,7 @@ the transaction, however that ends: no key is left "in progress".
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,7 +30,10 @@ from recnet.db import Database, utcnow
 from recnet.models import IdempotencyKey
 
 LIFETIME = timedelta(hours=24)
-KEPT_HEADERS = ("content-type", "location", "etag", "vary")
+KEPT_HEADERS = ("content-type", "location", "etag", "vary", "cache-control")
+# Members of an answer that carry a credential: never kept (an answer carrying one is marked
+# Cache-Control: no-store), so a replay answers without them.
+CREDENTIAL_FIELDS = ("secret", "client_secret", "access_token", "refresh_token")
 
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 
@@ -96,6 +104,7 @@ def keep(
     body: bytes,
 ) -> None:
     """Keep the answer in ``session``'s transaction (the one that made the change, if any)."""
+    body = _without_credentials(headers, body)
     now = utcnow()
     session.add(
         IdempotencyKey(
@@ -112,6 +121,20 @@ def keep(
         )
     )
     session.flush()
+
+
+def _without_credentials(headers: dict[str, str], body: bytes) -> bytes:
+    if "no-store" not in headers.get("cache-control", "").lower():
+        return body
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return b""  # what cannot be told apart from a credential is not kept at all
+    if not isinstance(document, dict):
+        return b""
+    for name in CREDENTIAL_FIELDS:
+        document.pop(name, None)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def keep_apart(

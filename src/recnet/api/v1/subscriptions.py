@@ -51,6 +51,9 @@ def create_subscription(
         description=body.description,
     )
     response.headers["Location"] = f"/v1/subscriptions/{created.subscription.id}"
+    # The answer carries a credential: no cache keeps it (nor does Idempotency-Key replay it).
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return CreatedSubscription.model_validate(
         {**Subscription.model_validate(created.subscription).model_dump(), "secret": created.secret}
     )
