@@ -358,43 +358,43 @@ def equations(
     table = Table(sorted(by_key))
     spans = [by_key[key] for key in table.keys]
 
-    def current(cell: int, release: int) -> int | None:
-        for i in spans[cell]:  # a cell has few versions
-            if versions[i].since <= release < versions[i].until:
-                return i
-        return None
-
     # At each release boundary, the cells whose version began or ended there. A relation none
     # of them is in held the same versions at the boundary before, so it was found there
     # already; only when a cell disappeared (a version ended with none after it) do relations
     # change without their members changing, and then every relation is looked at again.
-    begun: dict[int, set[int]] = defaultdict(set)
+    begun: dict[int, list[tuple[int, int]]] = defaultdict(list)  # (cell, version)
     ended: dict[int, set[int]] = defaultdict(set)
     for cell, span in enumerate(spans):
         for i in span:
-            begun[versions[i].since].add(cell)
+            begun[versions[i].since].append((cell, i))
             if versions[i].until != CURRENT:
                 ended[int(versions[i].until)].add(cell)
-    found: dict[Equation, None] = {}
+    current: list[int | None] = [None] * len(spans)  # each cell's version at the boundary
+    found: dict[tuple[int, tuple[int, ...]], None] = {}
     for n, release in enumerate(sorted(begun.keys() | ended.keys())):
-        if n == 0 or ended[release] - begun[release]:
+        for cell in ended[release]:
+            current[cell] = None
+        for cell, i in begun[release]:
+            current[cell] = i
+        started = {cell for cell, _ in begun[release]}
+        if n == 0 or ended[release] - started:
             relations: Iterable[int] = table.relations()
         else:
-            changed = begun[release] | ended[release]
+            changed = started | ended[release]
             relations = {r for cell in changed for r in table.relations_of(cell)}
         for relation in relations:
-            total = current(Table.total(relation), release)
+            total = current[Table.total(relation)]
             if total is None:
                 continue
             parts = tuple(
-                p for p in (current(c, release) for c in table.parts(relation)) if p is not None
+                p for p in map(current.__getitem__, table.parts(relation)) if p is not None
             )
             if not parts or not (flags[total] or any(flags[p] for p in parts)):
                 continue
             if versions[total].value != sum(versions[p].value for p in parts):
                 continue  # it does not add up: no reader can solve with it
-            found.setdefault(Equation(total, parts), None)
-    return list(found)
+            found.setdefault((total, parts), None)
+    return [Equation(total, parts) for total, parts in found]
 
 
 # ---------------------------------------------------------------- the audit
