@@ -550,6 +550,40 @@ def test_the_address_is_checked_again_at_delivery_time(
     assert attempts[0]["error"].startswith("refused")
 
 
+def test_a_delivery_connects_to_the_address_that_was_checked(
+    hooks: Hooks, agency: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name answers a public address to the check, then a private one the
+    moment the connection is made. The delivery connects to the checked address, with the name
+    kept in the Host header and the TLS server name (the certificate is checked against it)."""
+    answers = {"hooks.example.org": "93.184.215.14"}
+
+    def dns(host: str, port: object, *args: object, **kwargs: object) -> list[Any]:
+        address = host if host.replace(".", "").isdigit() else answers[host]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    created = hooks.subscribe(agency, "https://hooks.example.org:8443/x")
+    practices(hooks.database, 1)
+    connected: list[tuple[str, str, object]] = []
+
+    def network(request: httpx.Request) -> httpx.Response:
+        answers["hooks.example.org"] = "10.0.0.7"  # rebound, after the check
+        # What a connection does with the URL's host: resolve it, then connect there.
+        (info,) = socket.getaddrinfo(request.url.host, request.url.port)
+        connected.append(
+            (str(info[4][0]), request.headers["host"], request.extensions.get("sni_hostname"))
+        )
+        return httpx.Response(204)
+
+    transport = httpx.MockTransport(network)
+    with webhooks.Worker(hooks.database, hooks.settings, transport=transport) as worker:
+        worker.run_once()
+    assert connected == [("93.184.215.14", "hooks.example.org:8443", "hooks.example.org")]
+    shown = hooks.http.get(f"/v1/subscriptions/{created['id']}", headers=agency).json()
+    assert shown["delivered_seq"] == event_seqs(hooks.database)[-1]
+
+
 # --- Ownership --------------------------------------------------------------------------------
 
 

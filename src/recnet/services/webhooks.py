@@ -40,7 +40,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from cryptography.hazmat.primitives import hashes
@@ -76,6 +76,24 @@ def _public(address: str) -> bool:
 
 def check_callback_url(url: str, settings: Settings) -> str:
     """``url`` if it may receive webhooks; ValidationProblem (422) saying why not otherwise."""
+    checked_target(url, settings)
+    return url
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a delivery connects: ``url`` (with the checked address in place of the host name),
+    the Host header and the TLS server name (SNI) that keep the name for the receiver."""
+
+    url: str
+    host_header: str | None = None
+    server_name: str | None = None
+
+
+def checked_target(url: str, settings: Settings) -> Target:
+    """The callback, checked, and pinned to an address that was checked: connecting by name
+    would resolve it again, and a name that answers a public address to the check and a private
+    one to the connection (DNS rebinding) would reach inside."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -88,19 +106,26 @@ def check_callback_url(url: str, settings: Settings) -> str:
         raise ValidationProblem("callback_url must not carry credentials.")
     allowed = host in {h.lower() for h in settings.webhook_allowed_hosts}
     if allowed:
-        return url
+        return Target(url)
     if parts.scheme != "https":
         raise ValidationProblem("callback_url must use https.")
     try:
         found = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         raise ValidationProblem(f"callback_url host {host} cannot be resolved.") from None
-    addresses = {str(info[4][0]) for info in found}
+    addresses = [str(info[4][0]) for info in found]
     if not addresses or not all(_public(a) for a in addresses):
         raise ValidationProblem(
             f"callback_url host {host} resolves to a private, loopback or link-local address."
         )
-    return url
+    address = addresses[0].split("%", 1)[0]
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{port}" if port else literal
+    return Target(
+        urlunsplit(parts._replace(netloc=netloc)),
+        host_header=parts.netloc.rpartition("@")[2],
+        server_name=host,
+    )
 
 
 # --- Secrets and signatures ------------------------------------------------------------------
@@ -467,7 +492,7 @@ class Worker:
 
     def _post(self, subscription: Subscription, secret: str, item: dict[str, Any]) -> Outcome:
         try:
-            check_callback_url(subscription.callback_url, self.settings)
+            target = checked_target(subscription.callback_url, self.settings)
         except ValidationProblem as exc:
             return Outcome(None, f"refused: {exc.detail}"[:500])
         body = encode(item)
@@ -480,7 +505,12 @@ class Worker:
             "X-Recnet-Subscription": str(subscription.id),
         }
         try:
-            response = self._http.post(subscription.callback_url, content=body, headers=headers)
+            if target.host_header is not None:
+                headers["Host"] = target.host_header
+            extensions = {"sni_hostname": target.server_name} if target.server_name else None
+            response = self._http.post(
+                target.url, content=body, headers=headers, extensions=extensions
+            )
         except httpx.TimeoutException:
             return Outcome(None, "timeout")
         except httpx.HTTPError as exc:
