@@ -378,10 +378,13 @@ def equations(
             current[cell] = i
         started = {cell for cell, _ in begun[release]}
         if n == 0 or ended[release] - started:
-            relations: Iterable[int] = table.relations()
+            # Every relation that holds a relevant version: those of the cells that have one.
+            looked_at: Iterable[int] = (
+                cell for cell, i in enumerate(current) if i is not None and flags[i]
+            )
         else:
-            changed = started | ended[release]
-            relations = {r for cell in changed for r in table.relations_of(cell)}
+            looked_at = started | ended[release]
+        relations = {r for cell in looked_at for r in table.relations_of(cell)}
         for relation in relations:
             total = current[Table.total(relation)]
             if total is None:
