@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
+from recnet.auth.policy import ROUTE_POLICY
 from recnet.auth.principal import Role
 from recnet.db import Database
 from recnet.middleware import MAX_JSON_DEPTH
+from recnet.services.records import encode_cursor
 from tests.conftest import owner_database
 from tests.factories import practice_body
 
@@ -317,3 +321,84 @@ def test_formula_cells_are_neutralised_in_csv_exports(
                 # Stored as sent, or with the surrounding whitespace imports trim.
                 assert cell[1:] in payloads or cell[1:] in {p.strip() for p in payloads}
     assert seen, response.text
+
+
+# -- boundary integers in every integer parameter ------------------------------------------------
+
+_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "openapi" / "v1.json").read_text())
+_PATH_VALUES = {
+    "flow": "RR_STATS",
+    "key": "all",
+    "providerRef": "all",
+    "subscription_id": "00000000-0000-4000-8000-000000000000",
+}
+_BOUNDARY_INTEGERS = [-1, 0, 2**31, 2**63 - 1, 2**63, 10**30, -(10**30)]
+
+
+def _integer_parameters() -> list[tuple[str, str, str]]:
+    """(path, parameter, kind) for every GET query parameter that carries an integer: typed as
+    one, or a cursor (an offset or a sequence number, encoded)."""
+    found = []
+    for path, operations in _SCHEMA["paths"].items():
+        operation = operations.get("get")
+        if operation is None:
+            continue
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            types = {schema.get("type")} | {a.get("type") for a in schema.get("anyOf", [])}
+            if parameter["in"] != "query":
+                continue
+            if "integer" in types:
+                found.append((path, parameter["name"], "integer"))
+            elif parameter["name"] in ("cursor", "after"):
+                found.append((path, parameter["name"], "cursor"))
+    return found
+
+
+def _cursor_values() -> list[str]:
+    huge = [str(v) for v in _BOUNDARY_INTEGERS] + ["99999999999999999999"]
+    encoded = [encode_cursor({"offset": v}) for v in _BOUNDARY_INTEGERS]
+    return huge + encoded
+
+
+def test_boundary_integers_in_every_integer_parameter_are_never_5xx(
+    client: TestClient, role_headers: dict[Role, dict[str, str]]
+) -> None:
+    """Every integer a client sends is bounded before it reaches the database: a value past
+    what the database holds (int64) is a 422 problem, never a 500. Every GET parameter of the
+    committed OpenAPI document that carries an integer, as a caller the route admits."""
+    parameters = _integer_parameters()
+    assert len(parameters) >= 20
+    for path, name, kind in parameters:
+        allowed = ROUTE_POLICY[("GET", path)]
+        role = Role.secretariat if Role.secretariat in allowed else sorted(allowed)[0]
+        url = path.format(**_PATH_VALUES)
+        values = [str(v) for v in _BOUNDARY_INTEGERS] if kind == "integer" else _cursor_values()
+        operation = _SCHEMA["paths"][path]["get"]
+        extra = {"q": "returned"} if any(p["name"] == "q" for p in operation["parameters"]) else {}
+        for value in values:
+            response = client.get(url, params={**extra, name: value}, headers=role_headers[role])
+            assert response.status_code < 500, (path, name, value, response.text[:300])
+            if response.status_code >= 400:
+                assert_problem(response, response.status_code)
+            if kind == "integer" and int(value) >= 2**63:
+                assert_problem(response, 422)
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/practices", {"q": "returned", "cursor": encode_cursor({"offset": 10**30})}),
+        ("/v1/feeds/changes", {"after": "99999999999999999999"}),
+        ("/v1/audit", {"cursor": "99999999999999999999"}),
+        ("/v1/audit", {"after": "99999999999999999999"}),
+    ],
+)
+def test_integers_past_the_database_range_are_422(
+    client: TestClient,
+    role_headers: dict[Role, dict[str, str]],
+    path: str,
+    params: dict[str, str],
+) -> None:
+    response = client.get(path, params=params, headers=role_headers[Role.secretariat])
+    assert_problem(response, 422)

@@ -6,7 +6,6 @@ from sqlmodel import Session
 
 from recnet.auth.principal import Principal
 from recnet.auth.visibility import may_read
-from recnet.errors import ValidationProblem
 from recnet.schemas.common import Page
 from recnet.schemas.reference import AuditEvent
 from recnet.services import events
@@ -18,9 +17,7 @@ def page(
     session: Session, principal: Principal, *, after: int, limit: int, cursor: str | None
 ) -> Page[AuditEvent]:
     if cursor is not None:
-        if not cursor.isdigit():
-            raise ValidationProblem("The cursor is not one this service gave out.")
-        after = int(cursor)
+        after = events.parse_seq(cursor)
     limit = min(limit, MAX_LIMIT)
     rows = events.page(session, after=after, limit=limit + 1)
     items = [

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from recnet.auth.principal import Principal
 from recnet.db import utcnow
+from recnet.errors import ValidationProblem
 from recnet.models import Event
 
 GENESIS = "0" * 64
@@ -89,6 +90,18 @@ def append(
     session.add(event)
     session.flush()
     return event
+
+
+# Sequence numbers are 64-bit on both databases: a larger one from a client is refused before
+# it reaches a query (where it would overflow the bound parameter).
+MAX_SEQ = 2**63 - 1
+
+
+def parse_seq(value: str) -> int:
+    """A sequence number a client sent back (a cursor, ``after``), or ValidationProblem."""
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_SEQ:
+        raise ValidationProblem("The cursor is not one this service gave out.")
+    return int(value)
 
 
 def head(session: Session) -> int:

@@ -410,6 +410,10 @@ def upsert_by_ref(
 # ---------------------------------------------------------------- listing
 
 
+# Far past any result a search has, and within what OFFSET takes on both databases.
+MAX_OFFSET = 2**31 - 1
+
+
 def encode_cursor(values: dict[str, Any]) -> str:
     raw = json.dumps(values, separators=(",", ":"), default=str).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -471,7 +475,7 @@ def list_records(
         matching, relevance = search.restrict(query, session, filters.q)
         if sort in (None, "relevance"):
             offset = position.get("offset", 0)
-            if not isinstance(offset, int) or offset < 0:
+            if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
                 raise ValidationProblem("The cursor is not one this service gave out.")
             ordered = matching.order_by(relevance, col(Record.id)).offset(offset).limit(limit + 1)
             rows = list(session.exec(ordered))

@@ -10,7 +10,7 @@ from recnet.auth.principal import AdminDep
 from recnet.db import SessionDep
 from recnet.schemas.common import Page
 from recnet.schemas.reference import AuditEvent
-from recnet.services import audit
+from recnet.services import audit, events
 
 router = APIRouter(prefix="/audit", tags=["administration"])
 
@@ -19,7 +19,9 @@ router = APIRouter(prefix="/audit", tags=["administration"])
 def list_audit_events(
     principal: AdminDep,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, description="Sequence number to start after.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=events.MAX_SEQ, description="Sequence number to start after.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most 500 are returned.")] = 100,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Page[AuditEvent]:

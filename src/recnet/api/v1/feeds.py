@@ -32,7 +32,7 @@ from recnet.errors import Forbidden, Unauthorized, ValidationProblem
 from recnet.formats.feeds import ATOM, JSON_FEED, FeedEntry, atom, json_feed
 from recnet.models import Record
 from recnet.schemas.vocabularies import Language
-from recnet.services import feeds, records
+from recnet.services import events, feeds, records
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES
 from recnet.services.records import Filters, Kind
@@ -82,13 +82,14 @@ async def get_changes(
             },
         )
     count_request(request, response, principal)
-    if after is not None and not after.isdigit():
-        raise ValidationProblem("after must be a cursor this service gave out.")
+    try:
+        start = events.parse_seq(after) if after is not None else 0
+    except ValidationProblem:
+        raise ValidationProblem("after must be a cursor this service gave out.") from None
     chosen = tuple(k for k in (kinds or ",".join(feeds.KINDS)).split(",") if k)
     if not set(chosen) <= set(feeds.KINDS):
         raise ValidationProblem(f"kinds are {', '.join(feeds.KINDS)}.")
     database: Database = request.app.state.database
-    start = int(after or 0)
 
     token = bearer_token(request)
     state = request.app.state
