@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import timedelta
 
@@ -287,3 +290,53 @@ def test_key_rotation_keeps_old_tokens_until_they_expire(
         app.state.keyring.refresh(session)  # as a process does every 30 s
     assert client.get("/v1/auth/me", headers=bearer(old_token)).status_code == 401
     assert old_kid not in {k["kid"] for k in client.get("/v1/auth/jwks.json").json()["keys"]}
+
+
+_SIGN_AND_VERIFY = """
+import sys
+{prelude}
+from cryptography.hazmat.primitives import serialization
+from recnet.auth import keys, tokens
+from recnet.config import Settings
+
+settings = Settings(database_url="sqlite://")
+key = keys.generate(settings)
+private = serialization.load_pem_private_key(
+    key.private_key.encode(), password=settings.secret_key.encode()
+).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+claims = tokens.claims_for(settings, client_id="rc_x", org="UZB", tenant="UZB", scopes=[])
+token = tokens.encode(claims, key.kid, private)
+assert tokens.verify(token, settings, lambda kid: key.public_jwk).client_id == "rc_x"
+assert sys.modules.get("ecdsa") is None, "ecdsa was imported"
+print("signed and verified")
+"""
+
+
+def _run(prelude: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _SIGN_AND_VERIFY.format(prelude=prelude)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "RECNET_ENV": "dev"},
+    )
+
+
+def test_tokens_are_signed_and_verified_without_the_ecdsa_package() -> None:
+    """python-jose depends on the pure-Python ecdsa package (CVE-2024-23342, not constant-time);
+    recnet signs and verifies through `cryptography` only: with ecdsa made unimportable, a
+    token is still signed and verified, and ecdsa is never loaded."""
+    for prelude in ("", 'sys.modules["ecdsa"] = None  # importing it raises ImportError'):
+        run = _run(prelude)
+        assert run.returncode == 0, run.stderr
+        assert "signed and verified" in run.stdout
+
+
+def test_recnet_refuses_to_run_on_python_joses_ecdsa_fallback() -> None:
+    """Without jose's cryptography backend, python-jose would fall back to ecdsa silently;
+    recnet refuses to import its token code rather than sign with it."""
+    fallback = _run('sys.modules["jose.backends.cryptography_backend"] = None')
+    assert fallback.returncode != 0
+    assert "cryptography backend" in fallback.stderr

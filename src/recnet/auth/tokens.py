@@ -14,12 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jose import jwt
+from jose import backends, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError
 
 from recnet.auth.keys import ALGORITHM
 from recnet.config import Settings
 from recnet.db import utcnow
+
+# python-jose signs and verifies EC keys with `cryptography` when it imports, and otherwise
+# falls back, silently, to the pure-Python `ecdsa` package (not constant-time: CVE-2024-23342).
+# Refuse to run on the fallback rather than sign with it.
+if backends.ECKey.__module__ != "jose.backends.cryptography_backend":
+    raise RuntimeError(
+        "python-jose is not using the cryptography backend for EC keys; install "
+        "python-jose[cryptography] (recnet never signs or verifies with the ecdsa package)"
+    )
 
 TOKEN_TYPE = "at+jwt"
 MAX_TOKEN_BYTES = 4096
