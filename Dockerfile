@@ -22,5 +22,7 @@ WORKDIR /var/lib/recnet
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('RECNET_PORT', '8000')}/v1/ready\", timeout=2).status != 200)"]
+# Behind a reverse proxy, name it, or X-Forwarded-For is ignored (README, "Security"):
+#   RECNET_TRUSTED_PROXIES=10.0.0.5 (or a network)   RECNET_PUBLIC_URL=https://recnet.example.org
 # Migrations first (as the configured role), then the server; a failed migration stops the start.
 CMD ["sh", "-c", "recnet migrate && exec recnet serve --no-migrate"]
