@@ -45,7 +45,7 @@ _search = table("record_search", column("record_id"), column("body"), column("do
 # place of the collection's statistics (inverse document frequency, average length): a record's
 # rank depends on the query and the record, never on other records.
 _HITS = "(length(highlight(record_search, 1, char(1), '')) - length(record_search.body))"
-_SQLITE_SCORE = literal_column(
+_SQLITE_SCORE: ColumnElement[Any] = literal_column(
     f"(-1.0 * {_HITS} / ({_HITS} + 1.2 * (0.25 + 0.75 * length(record_search.body) / 400.0)))"
 )
 
