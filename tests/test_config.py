@@ -54,3 +54,19 @@ def test_prod_starts_with_postgresql_and_a_real_secret() -> None:
 
 def test_secret_is_not_shown_in_repr() -> None:
     assert PROD_SECRET not in repr(Settings(secret_key=PROD_SECRET))
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "https://", "//evil.example", "https://a.example/?x=1"]
+)
+def test_a_public_url_must_be_an_http_url_without_query(url: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings(public_url=url)
+
+
+def test_a_public_url_is_kept_without_its_trailing_slash() -> None:
+    assert Settings(public_url="https://recnet.example.org/api/").public_url == (
+        "https://recnet.example.org/api"
+    )
+    assert Settings().public_url is None
+    assert Settings().trusted_proxies == []
