@@ -222,7 +222,8 @@ def test_stubs_carry_a_name_and_complete_stubs_a_description(client: TestClient)
     assert len(stubs) == len(ARTEFACTS)
     for element in stubs.values():
         assert element.get("isExternalReference") == "true"
-        assert element.get("structureURL").startswith("http://testserver/v1/sdmx/")
+        # Relative to the server's root without RECNET_PUBLIC_URL: never from the Host header.
+        assert element.get("structureURL").startswith("/v1/sdmx/")
         assert element.findall(f"{COM}Name")
         assert not element.findall(f"{COM}Description")
         assert not [c for c in element if c.tag.startswith(STR)]  # no items, no components
@@ -400,3 +401,12 @@ def test_codes_of_a_version_never_change_meaning() -> None:
         assert hashlib.sha256(published).hexdigest() == FINGERPRINT_1_0, (
             "a code of a published version changed: give the artefact a new version"
         )
+
+
+@pytest.mark.parametrize("accept", [ML, JSON])
+def test_structure_links_never_come_from_the_host_header(client: TestClient, accept: str) -> None:
+    forged = {"Host": "attacker.example", "X-Forwarded-Host": "attacker.example", "Accept": accept}
+    response = client.get("/v1/sdmx/structure", headers=forged, params={"detail": "allstubs"})
+    assert response.status_code == 200, response.text
+    assert "attacker.example" not in response.text
+    assert "/v1/sdmx/dataflow/" in response.text  # the stubs' links, relative to the root

@@ -27,7 +27,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from recnet.api.v1.http import preferred_languages
+from recnet.api.v1.http import preferred_languages, public_base
 from recnet.api.v1.sdmx_negotiation import Offer, negotiate
 from recnet.auth.principal import Principal, PrincipalDep
 from recnet.db import Database, DatabaseDep, SessionDep, utcnow
@@ -593,7 +593,7 @@ def _structures(
 ) -> Response:
     """A structure message of the selection; ``state`` with the path makes its ETag."""
     lang = (preferred_languages(request) or ["en"])[0]
-    base = str(request.base_url).rstrip("/") + "/v1/sdmx"
+    base = public_base(request) + "/v1/sdmx"  # never the Host header, which the caller chooses
     # The artefacts change only with a new version of the service's structure: the tag is the
     # query, the format and the language, not the message (whose id and time are new each time).
     etag = (
