@@ -76,7 +76,7 @@ def test_a_key_is_not_stuck_after_the_server_is_killed_mid_request(
     """SIGKILL of the whole server (then started again), or of its worker processes (the
     supervisor starts new ones), while a keyed import writes: the retry with the same key runs
     it, once, within seconds."""
-    size = 50_000
+    size = 10_000  # enough that the import is still writing when it is killed
     body = observation_csv(size)
     workers = ["--workers", "2"] if killed == "workers" else []
     with database_for(backend, tmp_path) as url:
@@ -166,7 +166,7 @@ def send_part(base: str, path: str, headers: dict[str, str], body: bytes, sent: 
 def test_an_upload_cut_on_the_wire_imports_nothing(
     backend: str, keyed: bool, tmp_path: Path
 ) -> None:
-    size = 20_000
+    size = 5_000
     body = observation_csv(size)
     half = body.index(b"\n", len(body) // 2) + 1  # whole lines: the half alone is valid CSV
     with database_for(backend, tmp_path) as url:
