@@ -187,11 +187,14 @@ CL_CONF_STATUS = Codelist(
     "Статус конфиденциальности",
     (
         Code("F", "Free", "Открыто"),
-        Code("C", "Confidential: too few persons", "Конфиденциально: слишком мало лиц"),
+        # One status for every withheld figure: readers are not told whether it is small or
+        # withheld to protect a small one (owners see their own figures exactly).
         Code(
-            "D",
-            "Secondary confidentiality: withheld so a confidential cell cannot be derived",
-            "Вторичная конфиденциальность: скрыто, чтобы нельзя было вычислить",
+            "C",
+            "Confidential: withheld by disclosure control (a small count, or a figure that "
+            "would reveal one)",
+            "Конфиденциально: скрыто контролем раскрытия (малое число или значение, по "
+            "которому его можно вычислить)",
         ),
     ),
 )

@@ -237,7 +237,10 @@ class StatisticsObservation(BaseModel):
     TIME_PERIOD: str
     OBS_VALUE: int | None = Field(description="Null when withheld by disclosure control.")
     OBS_STATUS: str | None
-    CONF_STATUS: str = Field(description="F free; C too few persons; D withheld (secondary).")
+    CONF_STATUS: str = Field(
+        description="F published; C withheld by disclosure control (a small count, or a figure "
+        "that would reveal one)."
+    )
     UNIT_MEASURE: str
     SOURCE: str | None = None
     COMMENT: str | None = None

@@ -97,7 +97,10 @@ def structure() -> StatisticsStructure:
             Component(
                 id="CONF_STATUS",
                 codelist="CL_CONF_STATUS",
-                description="On outputs: F published, C too few persons, D withheld (secondary).",
+                description=(
+                    "On outputs: F published; C withheld by disclosure control (a small "
+                    "count, or a figure that would reveal one)."
+                ),
             ),
         ],
         codelists=[

@@ -24,8 +24,7 @@
       noFigures: "No figures have been published yet.",
       failed: "The figures could not be loaded.",
       withheld: "withheld",
-      withheldC: "withheld: too few persons",
-      withheldD: "withheld so that another figure cannot be derived",
+      withheldC: "withheld by disclosure control",
       table: "Show the figures as a table",
       persons: "persons",
       practices: "Good practices",
@@ -57,8 +56,7 @@
       noFigures: "Данные ещё не опубликованы.",
       failed: "Не удалось загрузить данные.",
       withheld: "скрыто",
-      withheldC: "скрыто: слишком мало лиц",
-      withheldD: "скрыто, чтобы нельзя было вычислить другое значение",
+      withheldC: "скрыто контролем раскрытия",
       table: "Показать данные таблицей",
       persons: "человек",
       practices: "Эффективные практики",
@@ -126,7 +124,7 @@
   const termName = (vocabulary, code) => label(state.vocabularies.get(vocabulary), code);
 
   function withheldText(cell) {
-    return cell.CONF_STATUS === "C" ? t("withheldC") : cell.CONF_STATUS === "D" ? t("withheldD") : t("withheld");
+    return cell.CONF_STATUS === "C" ? t("withheldC") : t("withheld");
   }
 
   /* A grouped bar chart: one group per category, one bar per series. A withheld cell is drawn
