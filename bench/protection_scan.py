@@ -1,0 +1,85 @@
+"""How often the disclosure control fails its audit, over many random tables or series of releases.
+
+The test suite runs a fixed, small set of random examples on every run; this runs as many as you
+ask for, from a seed, with the same generators (tests/test_protection.py) and the same
+independent auditor (tests/protection_audit.py), and reports each example that fails: the
+engine's own failures (the cells it reports it could not protect) and the auditor's.
+
+Run: .venv/bin/python bench/protection_scan.py [--series] [--examples 400] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.protection_audit import disclosed  # noqa: E402
+from tests.test_protection import release_series, series, tables  # noqa: E402
+
+
+def scan(examples: int, seed: int, over_time: bool) -> tuple[int, list[dict[str, Any]]]:
+    failed: list[dict[str, Any]] = []
+    count = 0
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(drawn=series() if over_time else tables(), threshold=st.integers(3, 10))
+    def one(drawn: Any, threshold: int) -> None:
+        nonlocal count
+        count += 1
+        releases_of = drawn if over_time else [drawn]
+        releases, seen = release_series(releases_of, threshold)
+        reported = [f for release in releases for f in release.failures]
+        found = disclosed(seen, threshold)
+        if reported or found:
+            removed = any(set(a) - set(b) for a, b in itertools.pairwise(releases_of))
+            failed.append(
+                {
+                    "threshold": threshold,
+                    "releases": len(releases_of),
+                    "cells_removed": removed,
+                    "reported": reported[:2],
+                    "audited": len(found),
+                }
+            )
+
+    one()
+    return count, failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--series", action="store_true", help="series of releases, not tables")
+    parser.add_argument("--examples", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    count, failed = scan(args.examples, args.seed, args.series)
+    kind = "series of releases" if args.series else "tables"
+    print(
+        f"{count} random {kind} (seed {args.seed}): {len(failed)} fail the audit, "
+        f"{sum(f['cells_removed'] for f in failed)} of them after cells were removed "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
+    for failure in failed:
+        print(" ", failure)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
