@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from recnet.middleware import MAX_JSON_DEPTH, json_depth
+from recnet.api.middleware import MAX_JSON_DEPTH, json_depth
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
+from recnet.api.middleware import MAX_JSON_DEPTH
 from recnet.auth.policy import ROUTE_POLICY
 from recnet.auth.principal import Role
 from recnet.db import Database
-from recnet.middleware import MAX_JSON_DEPTH
 from recnet.services.records import encode_cursor
 from tests.conftest import owner_database
 from tests.factories import practice_body

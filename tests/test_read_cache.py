@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from recnet import readcache
+from recnet.api import readcache
+from recnet.api.readcache import Answer, HeadWatch, ReadCache
 from recnet.app import create_app
 from recnet.auth.principal import Role
 from recnet.db import Database
-from recnet.readcache import Answer, HeadWatch, ReadCache
 from recnet.schemas.common import Page
 from recnet.services import records
 from recnet.services.practices import PRACTICES

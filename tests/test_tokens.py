@@ -21,7 +21,8 @@ from recnet.app import create_app
 from recnet.auth import keys
 from recnet.auth.principal import Role
 from recnet.auth.ratelimit import backoff_seconds
-from recnet.db import Database, utcnow
+from recnet.clock import utcnow
+from recnet.db import Database
 from recnet.models import IdempotencyKey, SigningKey
 from recnet.services import clients
 from tests.conftest import make_settings, owner_database

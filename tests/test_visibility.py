@@ -20,7 +20,8 @@ from recnet.auth.visibility import (
     readable,
     sees_exact_statistics,
 )
-from recnet.db import Database, set_tenant, utcnow
+from recnet.clock import utcnow
+from recnet.db import Database, set_tenant
 from recnet.models import CubeCell, Record
 from recnet.schemas.statistics import REGION
 from tests.conftest import owner_database

@@ -22,8 +22,9 @@ from sqlmodel import col, select
 
 from recnet.app import create_app
 from recnet.auth.principal import Role
+from recnet.clock import utcnow
 from recnet.config import Settings
-from recnet.db import Database, utcnow
+from recnet.db import Database
 from recnet.errors import ValidationProblem
 from recnet.models import Event, IdempotencyKey, OrganisationKind, Subscription
 from recnet.services import clients, webhooks

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from recnet.db import UTCDateTime
+from recnet.clock import UTCDateTime
 
 revision: str = "0002"
 down_revision: str | None = "0001"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from recnet.db import UTCDateTime
+from recnet.clock import UTCDateTime
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -11,6 +11,12 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from recnet import __version__
+from recnet.api.middleware import (
+    BodyLimitMiddleware,
+    IdempotencyMiddleware,
+    RequestContextMiddleware,
+)
+from recnet.api.readcache import ReadCache
 from recnet.api.v1.router import router as v1_router
 from recnet.api.v1.statistics import IMPORT_PATH
 from recnet.auth.keys import KeyRing
@@ -21,12 +27,6 @@ from recnet.docs import install_docs
 from recnet.errors import PROBLEM_MEDIA_TYPE, Problem, install_handlers
 from recnet.explorer import install_explorer
 from recnet.logs import configure_logging
-from recnet.middleware import (
-    BodyLimitMiddleware,
-    IdempotencyMiddleware,
-    RequestContextMiddleware,
-)
-from recnet.readcache import ReadCache
 
 OPENAPI_URL = "/v1/openapi.json"
 

@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from recnet.config import Settings, get_settings
-from recnet.models.organisation import OrganisationKind
+from recnet.schemas.vocabularies import OrganisationKind
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -25,39 +25,16 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, create_engine, event, text, types
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.exc import TimeoutError as WaitTimeout
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+# services/statistics still takes utcnow from here; its home is recnet.clock.
+from recnet.clock import utcnow as utcnow
 from recnet.config import Settings
-
-
-class UTCDateTime(types.TypeDecorator[datetime]):
-    """A timestamp that is always timezone-aware UTC in Python, whatever the database keeps."""
-
-    impl = types.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        # SQLite has no time zones: keep naive UTC there.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def normalise_url(url: str) -> str:

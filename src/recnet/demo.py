@@ -25,7 +25,7 @@ from recnet.auth.principal import Principal, Role
 from recnet.auth.scopes import ALLOWED, Scope
 from recnet.db import Database, set_tenant
 from recnet.errors import NotFound
-from recnet.models import OrganisationKind
+from recnet.schemas.vocabularies import OrganisationKind
 from recnet.services import clients, records, statistics
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES

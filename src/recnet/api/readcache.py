@@ -39,7 +39,7 @@ import anyio.to_thread
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from recnet.api.v1.http import conditional, preferred_languages
+from recnet.api.http import conditional, preferred_languages
 from recnet.auth.principal import ANONYMOUS, Principal, count_request
 from recnet.db import Database, set_tenant
 

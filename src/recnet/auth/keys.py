@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from recnet.clock import utcnow
 from recnet.config import Settings
-from recnet.db import utcnow
 from recnet.models import SigningKey
 
 ALGORITHM = "ES256"

@@ -17,8 +17,8 @@ from recnet.auth.tokens import TokenError, credential_version, verify
 from recnet.config import Settings
 from recnet.db import SessionDep, set_tenant
 from recnet.errors import Forbidden, TooManyRequests, Unauthorized
-from recnet.models import OrganisationKind
-from recnet.services import clients
+from recnet.repositories import clients
+from recnet.schemas.vocabularies import OrganisationKind
 
 REALM = 'Bearer realm="recnet"'
 

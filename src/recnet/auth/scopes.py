@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from recnet.models.organisation import OrganisationKind
+from recnet.schemas.vocabularies import OrganisationKind
 
 
 class Scope(StrEnum):

@@ -18,8 +18,8 @@ from jose import backends, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError
 
 from recnet.auth.keys import ALGORITHM
+from recnet.clock import utcnow
 from recnet.config import Settings
-from recnet.db import utcnow
 
 # python-jose signs and verifies EC keys with `cryptography` when it imports, and otherwise
 # falls back, silently, to the pure-Python `ecdsa` package (not constant-time: CVE-2024-23342).

@@ -3,10 +3,13 @@
 from recnet.models.client import ApiClient, SigningKey
 from recnet.models.event import Event
 from recnet.models.idempotency import IdempotencyKey
-from recnet.models.organisation import Organisation, OrganisationKind
+from recnet.models.organisation import Organisation
 from recnet.models.record import Record, RecordTag
 from recnet.models.statistics import CubeCell, CubeHistory, Observation
 from recnet.models.subscription import Delivery, Subscription
+
+# Its home is the published vocabularies; named here too for callers that take it with the tables.
+from recnet.schemas.vocabularies import OrganisationKind
 
 __all__ = [
     "ApiClient",

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Text
 from sqlmodel import Field, SQLModel
 
-from recnet.db import utcnow
+from recnet.clock import utcnow
 from recnet.models.types import JSONDocument, UTCDateTime
 
 

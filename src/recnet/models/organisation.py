@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column
 from sqlmodel import Field, SQLModel
 
-from recnet.db import utcnow
+from recnet.clock import utcnow
 from recnet.models.types import JSONDocument, UTCDateTime
-
-
-class OrganisationKind(StrEnum):
-    member_state = "member_state"
-    secretariat = "secretariat"
-    partner = "partner"
-    researcher = "researcher"
+from recnet.schemas.vocabularies import OrganisationKind
 
 
 class Organisation(SQLModel, table=True):

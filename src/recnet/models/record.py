@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from recnet.db import utcnow
+from recnet.clock import utcnow
 from recnet.models.types import JSONDocument, UTCDateTime
 from recnet.schemas.vocabularies import RecordStatus, TlpMarking
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from recnet.db import utcnow
+from recnet.clock import utcnow
 from recnet.models.types import JSONDocument, UTCDateTime
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy.dialects.postgresql import JSONB
 
-from recnet.db import UTCDateTime
+from recnet.clock import UTCDateTime
 
 # JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JSONDocument: Any = JSON().with_variant(JSONB(), "postgresql")

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from recnet.models.organisation import OrganisationKind
 from recnet.schemas.common import ReadModel
+from recnet.schemas.vocabularies import OrganisationKind
 
 # Member states use ISO 3166-1 alpha-3; other organisations a short upper-case acronym.
 ORGANISATION_CODE = r"^[A-Z][A-Z0-9_-]{1,15}$"

@@ -168,6 +168,15 @@ class GeographicScope(Term):
     international = "international", "International", "Международный"
 
 
+# The kind of an organisation decides its role for the sharing rules. A closed list of codes, not
+# one of the published vocabularies above (it has no labels).
+class OrganisationKind(StrEnum):
+    member_state = "member_state"
+    secretariat = "secretariat"
+    partner = "partner"
+    researcher = "researcher"
+
+
 VOCABULARIES: dict[str, tuple[type[Term], str, str]] = {
     "languages": (Language, "Languages", "Языки"),
     "working_groups": (WorkingGroup, "Working groups of the Council", "Рабочие группы Совета"),

@@ -15,8 +15,8 @@ from recnet.auth.keys import KeyRing
 from recnet.auth.ratelimit import RateLimiter, backoff_seconds
 from recnet.config import Settings
 from recnet.errors import ProblemError, TooManyRequests
-from recnet.models import OrganisationKind
 from recnet.schemas.auth import TokenResponse
+from recnet.schemas.vocabularies import OrganisationKind
 from recnet.services import clients
 
 security_log = logging.getLogger("recnet.security")

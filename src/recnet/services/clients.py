@@ -10,9 +10,11 @@ from sqlmodel import Session, col, select
 
 from recnet.auth import secrets as client_secrets
 from recnet.auth.scopes import ALLOWED, Scope
-from recnet.db import utcnow
+from recnet.clock import utcnow
 from recnet.errors import Conflict, NotFound, ValidationProblem
-from recnet.models import ApiClient, Organisation, OrganisationKind
+from recnet.models import ApiClient, Organisation
+from recnet.repositories.clients import find_client
+from recnet.schemas.vocabularies import OrganisationKind
 
 ORGANISATION_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,15}$")
 
@@ -84,16 +86,6 @@ def list_clients(session: Session) -> Sequence[tuple[ApiClient, Organisation]]:
         .order_by(col(Organisation.code), col(ApiClient.created_at))
     )
     return session.exec(query).all()
-
-
-def find_client(session: Session, client_id: str) -> tuple[ApiClient, Organisation] | None:
-    """The client with this id and its organisation, if there is one."""
-    row = session.exec(
-        select(ApiClient, Organisation)
-        .join(Organisation, col(ApiClient.organisation_id) == col(Organisation.id))
-        .where(ApiClient.client_id == client_id)
-    ).first()
-    return None if row is None else (row[0], row[1])
 
 
 def client_by_id(session: Session, client_id: str) -> tuple[ApiClient, Organisation]:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from recnet.auth.principal import Principal
-from recnet.db import utcnow
+from recnet.clock import utcnow
 from recnet.errors import ValidationProblem
 from recnet.models import Event
 

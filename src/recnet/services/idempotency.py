@@ -26,7 +26,8 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlmodel import Session, col, delete
 
-from recnet.db import Database, utcnow
+from recnet.clock import utcnow
+from recnet.db import Database
 from recnet.models import IdempotencyKey
 
 LIFETIME = timedelta(hours=24)

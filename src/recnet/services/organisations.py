@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from recnet.models import Organisation, OrganisationKind
+from recnet.models import Organisation
+from recnet.schemas.vocabularies import OrganisationKind
 
 
 def list_all(

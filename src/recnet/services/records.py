@@ -26,7 +26,7 @@ from sqlmodel import Session, col, delete, select
 from recnet.auth.principal import Principal
 from recnet.auth.scopes import Scope
 from recnet.auth.visibility import may_change, may_read, readable, sees_actor_client
-from recnet.db import utcnow
+from recnet.clock import utcnow
 from recnet.errors import (
     Conflict,
     NotFound,

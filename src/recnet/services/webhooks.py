@@ -51,11 +51,14 @@ from sqlmodel import Session, col, delete, select
 
 from recnet.auth.principal import Principal, Role
 from recnet.auth.scopes import ALLOWED, Scope
+from recnet.clock import utcnow
 from recnet.config import Settings
-from recnet.db import Database, set_tenant, utcnow
+from recnet.db import Database, set_tenant
 from recnet.errors import NotFound, ValidationProblem
-from recnet.models import Delivery, Event, OrganisationKind, Subscription
-from recnet.services import clients, feeds
+from recnet.models import Delivery, Event, Subscription
+from recnet.repositories import clients
+from recnet.schemas.vocabularies import OrganisationKind
+from recnet.services import feeds
 
 log = logging.getLogger("recnet.webhooks")
 

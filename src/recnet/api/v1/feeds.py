@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from recnet.api.v1.http import conditional, preferred_languages, public_base
+from recnet.api.http import conditional, preferred_languages, public_base
 from recnet.auth.principal import (
     REALM,
     Principal,

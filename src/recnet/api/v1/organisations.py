@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from recnet.db import SessionDep
-from recnet.models import OrganisationKind
 from recnet.schemas.common import Page
 from recnet.schemas.organisations import ORGANISATION_CODE, Organisation
+from recnet.schemas.vocabularies import OrganisationKind
 from recnet.services import organisations
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from sqlmodel import Session
 
-from recnet.api.v1.http import conditional, preferred_languages
+from recnet.api.http import conditional, preferred_languages
+from recnet.api.readcache import Answer, CachedReadRoute, cached_read, request_key
 from recnet.auth.principal import (
     PrincipalDep,
     count_request,
@@ -21,7 +22,6 @@ from recnet.auth.principal import (
     require_scopes,
 )
 from recnet.db import SessionDep
-from recnet.readcache import Answer, CachedReadRoute, cached_read, request_key
 from recnet.schemas.common import Page, SourceRef
 from recnet.schemas.records import Versions
 from recnet.schemas.vocabularies import (
@@ -180,7 +180,7 @@ def record_router(kind: Kind) -> APIRouter:
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> Response:
         # Async, resolving the caller itself: a page read before that nothing has changed since
-        # is answered from the read cache without a thread or a connection (see readcache).
+        # is answered from the read cache without a thread or a connection (see api/readcache.py).
         principal = await principal_of(request)
         count_request(request, response, principal)
         tags = {

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 
-from recnet.api.v1.http import conditional
+from recnet.api.http import conditional
 from recnet.schemas.reference import KindSchemas, Vocabularies, Vocabulary
 from recnet.services import reference
 

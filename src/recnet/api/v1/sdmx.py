@@ -27,10 +27,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from recnet.api.v1.http import preferred_languages, public_base
+from recnet.api.http import preferred_languages, public_base
 from recnet.api.v1.sdmx_negotiation import Offer, negotiate
 from recnet.auth.principal import Principal, PrincipalDep
-from recnet.db import Database, DatabaseDep, SessionDep, utcnow
+from recnet.clock import utcnow
+from recnet.db import Database, DatabaseDep, SessionDep
 from recnet.errors import ValidationProblem
 from recnet.formats import sdmx, sdmx_ml_data, sdmx_structure
 from recnet.schemas.statistics import DATAFLOW_ID

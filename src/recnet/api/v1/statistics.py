@@ -15,10 +15,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from recnet.api.v1.http import conditional, preferred_languages
+from recnet.api.http import conditional, preferred_languages
 from recnet.auth.principal import Principal, PrincipalDep, require_scopes
 from recnet.auth.scopes import Scope
-from recnet.db import Database, DatabaseDep, SessionDep, utcnow
+from recnet.clock import utcnow
+from recnet.db import Database, DatabaseDep, SessionDep
 from recnet.errors import ProblemError, UnsupportedMediaType, ValidationProblem
 from recnet.formats import sdmx
 from recnet.schemas.common import Page
