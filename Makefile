@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run serve install test lint format openapi migrate bench clean
+.PHONY: run serve install test test-fast lint format openapi migrate bench clean
 
 run: serve
 
@@ -26,6 +26,10 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The quick run while working: SQLite only, without the tests marked slow. `make test` before a push.
+test-fast: $(STAMP)
+	env -u RECNET_TEST_DATABASE_URL $(BIN)/pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests migrations bench examples
