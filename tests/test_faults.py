@@ -198,7 +198,7 @@ def audit_verify(url: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sigkill_during_a_large_import_leaves_all_or_nothing(backend: str, tmp_path: Path) -> None:
-    size = 100_000
+    size = 20_000  # seconds of work: still running when the server is killed after 1 s
     body = observation_csv(size)
     with database_for(backend, tmp_path) as url:
         with server(url) as running:
