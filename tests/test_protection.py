@@ -275,8 +275,8 @@ def test_random_series_of_releases_are_protected_over_time(
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=False,
-    reason="known gap (issue 14 note): about 1 random series in 400 (cells removed, or a state "
-    "that starts reporting) leaves cells of an earlier release narrowed; the engine reports them",
+    reason="known gap (issue 14 note): about 1 random series in 100 that delete withheld cells "
+    "leaves cells narrowed (bench/protection_scan.py --series); the engine reports them",
 )
 @settings(
     max_examples=40,
