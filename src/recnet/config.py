@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     rate_token_failures: int = Field(default=10, ge=1)
     rate_token_failure_window_seconds: int = Field(default=300, ge=1, le=86400)
     rate_token_failure_max_delay_seconds: int = Field(default=300, ge=1, le=86400)
+    # Repeated failures are audit events (one per client id and address, or per address, per
+    # failure window): at most this many per window in all, so no flood of addresses floods the
+    # audit trail; beyond it they are only logged.
+    rate_token_failure_events: int = Field(default=20, ge=1, le=10_000)
 
     # Disclosure control: counts from 1 to min_cell - 1 persons are withheld from readers below
     # member-state level.

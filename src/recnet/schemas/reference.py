@@ -39,15 +39,25 @@ class AuditEvent(BaseModel):
     actor_client: str | None
     actor_organisation: str | None
     tenant: str | None
-    kind: str
+    kind: str = Field(
+        description="practice, programme or statistics: a change; security: something the "
+        "secretariat is told of (no tenant, record or marking; in no feed or webhook)."
+    )
     record_id: uuid.UUID | None
     version: int | None
-    action: str
+    action: str = Field(
+        description="What happened. For kind security: token_failures (repeated failed token "
+        "requests from one address; at most one per client id and address per failure window)."
+    )
     tlp: str | None
     status: str | None
     prev_hash: str
     hash: str
     payload: dict[str, Any] | None = Field(
         description="The record as it was; null for AMBER+STRICT and RED records, which only "
-        "their own member state reads."
+        "their own member state reads. For token_failures: client_id and organisation (only "
+        "when the id is a registered client's), client_fingerprint (a keyed hash of the id as "
+        "sent, never the id itself), address, failures (client_and_address, address), "
+        "threshold, window_seconds, last_in_window (the window's allowance of these events "
+        "is spent; further ones are only logged)."
     )

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Form, Request, Response
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Form, Request, Response
 
 from recnet.auth import keys
 from recnet.auth.principal import AuthenticatedDep
-from recnet.db import SessionDep
+from recnet.db import Database, SessionDep
 from recnet.schemas.auth import Caller, JsonWebKey, JsonWebKeySet, TokenResponse
 from recnet.services import auth
-from recnet.services.auth import OAuthError, TokenRequest
+from recnet.services.auth import OAuthError, RepeatedFailures, TokenRequest, security_log
 
 # Routes that take no bearer token (the token endpoint speaks HTTP Basic), and those that do.
 public_router = APIRouter(prefix="/auth", tags=["auth"])
@@ -38,6 +41,31 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
+def _record_apart(database: Database, due: list[RepeatedFailures]) -> None:
+    with database.transaction() as session:
+        for notice in due:
+            auth.record_repeated_failures(session, notice)
+
+
+async def repeated_failures(request: Request) -> AsyncIterator[list[RepeatedFailures]]:
+    """Where a token request notes the audit events its failure makes due. They are written in
+    a unit of work of their own once the request's has ended: the request's is rolled back (it
+    failed), and on SQLite it holds the write lock until then. A request-scoped dependency ends
+    after the session's (function-scoped) one, and before the error answer is sent."""
+    due: list[RepeatedFailures] = []
+    try:
+        yield due
+    finally:
+        if due:
+            database: Database = request.app.state.database
+            with anyio.CancelScope(shield=True):
+                try:
+                    async with database.admission():
+                        await anyio.to_thread.run_sync(_record_apart, database, due)
+                except Exception:  # the answer stands; the failures are in the log regardless
+                    security_log.exception("could not record repeated failed token requests")
+
+
 @public_router.post(
     "/token",
     response_model=TokenResponse,
@@ -47,6 +75,7 @@ def issue_token(
     request: Request,
     response: Response,
     session: SessionDep,
+    due: Annotated[list[RepeatedFailures], Depends(repeated_failures)],
     grant_type: FormText = None,
     client_id: FormText = None,
     client_secret: FormText = None,
@@ -71,6 +100,7 @@ def issue_token(
             scope=scope,
             address=request.client.host if request.client else None,
         ),
+        due,
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
