@@ -40,14 +40,17 @@ published (withholding it again would hide nothing from a reader who kept it). A
 before stays withheld when its value changes (the new value beside totals that moved with it
 would tell the old one by difference), and when a withheld cell disappears every withheld cell
 starts a new version, so that the relations without it are not set beside the last release's
-among the same unknowns. Then secondary
-suppression, as tau-Argus's hypercube method does it: around each small cell, the cheapest
-hypercube of cells (one other code along each dimension it has relations in: a sibling part, its
-total, the regional total, a sibling or parent period) whose corners can move together, up and
-down, by ``threshold - 1`` while every relation still adds up; its corners are withheld. Then the
-audit; a cell it still finds narrowed gets a hypercube of its own, else the nearest cells one at a
-time. If a few rounds do not mend it (earlier releases can bind this one), every cell this release
-decides is withheld, and what is still determined by figures published for good is published.
+among the same unknowns. Then secondary suppression, as tau-Argus's hypercube method does it:
+around each small cell, the lightest hypercube of cells (one other code along each dimension it
+has relations in: a sibling part, its total, the regional total, a sibling or parent period)
+whose corners can move together, up and down, by ``threshold - 1`` while every relation still
+adds up; its corners are withheld. A cell weighs more the more it totals; the choice does not
+weigh the values it hides, and ties go by a random order drawn for each release and never
+shown: a reader who reruns this code on every table consistent with a release cannot tell which
+of them gave its pattern. Then the audit; a cell it still finds narrowed gets a hypercube of its
+own, else the cells next to it. If a few rounds do not mend it (earlier releases can bind this
+one), every cell this release decides is withheld, and what is still determined by figures
+published for good is published.
 The audit (``audit``) is the judge: for each view it solves, per connected component of
 unknown cells (published cells are constants), the minimum and maximum of each withheld cell with
 HiGHS; a solution found on the way that already moves another cell far enough settles that cell
@@ -57,6 +60,8 @@ too, so most cells need no LP of their own.
 from __future__ import annotations
 
 import math
+import random
+import secrets
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -734,6 +739,19 @@ def _moves(table: Table, i: int, values: Sequence[int]) -> list[list[Move]]:
 
 
 _POSITIONS = (*_HIERARCHICAL, _REF_AREA, _TIME_PERIOD)
+_PERIOD_LEVEL = {"M": 0, "Q": 1, "A": 2}
+# Each level of totalling doubles a cell's weight (bench/protection_loss.py: with 2, about 6%
+# fewer cells withheld than weighing by value did and a quarter more persons hidden; with 1,
+# the cell count alone, twice the persons).
+_WEIGHT_BASE = 2
+
+
+def _weight(key: Key) -> int:
+    """What withholding a cell costs, from its key alone: more the more it totals (a total
+    along a dimension, the regional total, a quarter, a year), as totals hide more persons."""
+    level = sum(key[position] == TOTAL for position in _HIERARCHICAL)
+    level += (key[_REF_AREA] == REGION) + _PERIOD_LEVEL[period_frequency(key[_TIME_PERIOD])]
+    return int(_WEIGHT_BASE**level)
 
 
 def _hypercube(
@@ -743,40 +761,55 @@ def _hypercube(
     withheld: Sequence[bool],
     usable: Sequence[bool],
     threshold: int,
+    weight: Sequence[int],
+    rank: Sequence[float],
     widest: int = 3,
 ) -> list[int] | None:
-    """The cheapest set of cells to withhold with cell ``i`` so that moving them together
-    (the corners of a hypercube, each up or down) shifts it by ``threshold - 1`` in all, while
-    every relation still adds up: the cells, or None when no such set can be withheld."""
+    """The lightest set of cells to withhold with cell ``i`` so that moving them together (the
+    corners of a hypercube, each up or down) shifts it by ``threshold - 1`` in all, while every
+    relation still adds up: the cells, or None when no such set can be withheld.
+
+    The choice does not weigh the values of the cells it may withhold: a reader who knows this
+    code and reruns it on every table consistent with a release must not find that only some of
+    them give its pattern of withheld cells. A hypercube costs the ``weight`` of the cells it
+    adds (from their keys), and ties go by ``rank``, a random order drawn afresh for each
+    release; only whether a hypercube can move far enough looks at values."""
     key = table.keys[i]
     index = table.index
     reach = threshold - 1
+    unusable = 1 << 40
 
-    def step_cost(position: int, move: Move) -> int:
+    def step(position: int, move: Move) -> tuple[int, float]:
         cost = 0
+        order = 0.0
         for code, _ in move:
             if code == key[position]:
                 continue
             j = index.get(_replaced(key, position, code))
             if j is None or not (withheld[j] or usable[j]):
-                return 1 << 40
-            cost += 0 if withheld[j] else values[j] + 1
-        return cost
+                return unusable, 0.0
+            cost += 0 if withheld[j] else weight[j]
+            order += rank[j]
+        return cost, order
 
     per_dimension = [
-        sorted((step_cost(position, move), move) for move in moves)[:widest]
+        sorted(((*step(position, move), move) for move in moves), key=itemgetter(0, 1))[:widest]
         for position, moves in zip(_POSITIONS, _moves(table, i, values), strict=True)
     ]
     # The cells one step away along each dimension are corners of their own: the sum of the
     # steps' costs bounds a hypercube's from below. Cheapest bounds first, then stop at the
     # first bound no cheaper than the best hypercube found.
     choices = sorted(
-        (sum(cost for cost, _ in steps), [move for _, move in steps])
+        (
+            sum(cost for cost, _, _ in steps),
+            sum(order for _, order, _ in steps),
+            [move for _, _, move in steps],
+        )
         for steps in product(*per_dimension)
     )
     best: tuple[int, list[int]] | None = None
-    for bound, combination in choices:
-        if bound >= 1 << 40 or (best is not None and bound >= best[0]):
+    for bound, _, combination in choices:
+        if bound >= unusable or (best is not None and bound >= best[0]):
             break
         corners: dict[int, int] = {}
         cost = 0
@@ -791,13 +824,13 @@ def _hypercube(
                 break
             corners[j] = sign
             if not withheld[j]:
-                cost += values[j] + 1
+                cost += weight[j]
             if best is not None and cost >= best[0]:
                 break
         else:
-            up = min((values[j] for j, s in corners.items() if s < 0), default=1 << 40)
+            up = min((values[j] for j, s in corners.items() if s < 0), default=unusable)
             down = min(values[j] for j, s in corners.items() if s > 0)
-            if min(up, 1 << 40) + down >= reach and (best is None or cost < best[0]):
+            if up + down >= reach and (best is None or cost < best[0]):
                 best = (cost, sorted(j for j in corners if not withheld[j]))
     return None if best is None else best[1]
 
@@ -837,25 +870,31 @@ def protect(
     previous: Mapping[Key, Previous] | None = None,
     history: Sequence[Version] = (),
     release: int = 1,
+    rng: random.Random | None = None,
 ) -> Release:
     """Decide the statuses of release ``release`` of one partition.
 
     ``cells`` are the exact values now; ``previous`` the cells of the last release and
     ``history`` the versions earlier releases ended. A cell whose value did not change keeps its
-    version and its status; the others are new versions, decided here.
+    version and its status; the others are new versions, decided here. ``rng`` breaks ties
+    between suppressions that cost the same; by default a fresh secret one, so that no reader
+    can rerun the choice (tests pass a seeded one to replay it).
     """
     if threshold < 1:
         raise ValueError(f"threshold must be at least 1, not {threshold}")
     previous = previous or {}
+    rng = rng or random.Random(secrets.randbits(128))
     if min(cells.values(), default=0) < 0 or any(len(k) != len(DIMENSIONS) for k in cells):
         _check(cells)
-    decided = _decide(cells, threshold, previous, history, release, renew=False)
+    state = rng.getstate()
+    decided = _decide(cells, threshold, previous, history, release, rng, renew=False)
     if decided.failures and any(b.withheld and k not in cells for k, b in previous.items()):
         # A withheld cell disappeared (its observations were removed): the relations that no
         # longer count it, set beside the last release's among the same unknowns, can tell its
         # value by difference. Then every withheld cell starts a new version (still withheld),
         # so that this release's unknowns are not the last one's; the better release is kept.
-        renewed = _decide(cells, threshold, previous, history, release, renew=True)
+        rng.setstate(state)
+        renewed = _decide(cells, threshold, previous, history, release, rng, renew=True)
         if len(renewed.failures) < len(decided.failures):
             return renewed
     return decided
@@ -867,6 +906,7 @@ def _decide(
     previous: Mapping[Key, Previous],
     history: Sequence[Version],
     release: int,
+    rng: random.Random,
     *,
     renew: bool,
 ) -> Release:
@@ -898,6 +938,8 @@ def _decide(
         if key not in cells or cells[key] != before.value or (renewed and before.withheld)
     ]
     table = Table(keys)
+    weight = [_weight(key) for key in keys]
+    rank = [rng.random() for _ in keys]
     withheld_now = [status != PUBLISHED for status in conf]
     usable_now = [
         status == PUBLISHED and is_free for status, is_free in zip(conf, free, strict=True)
@@ -910,14 +952,17 @@ def _decide(
 
     def cover(i: int) -> bool:
         """Withhold a hypercube around cell ``i``; False when none can be."""
-        cells = _hypercube(table, i, values, withheld_now, usable_now, threshold)
+        cells = _hypercube(table, i, values, withheld_now, usable_now, threshold, weight, rank)
         if cells is None:
-            cells = _hypercube(table, i, values, withheld_now, usable_now, threshold, widest=8)
+            cells = _hypercube(
+                table, i, values, withheld_now, usable_now, threshold, weight, rank, widest=8
+            )
         for j in cells or ():
             withhold(j)
         return cells is not None
 
-    for i in sorted(range(len(keys)), key=lambda i: (values[i], i)):
+    # Small cells in a random order: the order changes which hypercubes are chosen.
+    for i in sorted(range(len(keys)), key=rank.__getitem__):
         if conf[i] == PRIMARY and free[i]:
             cover(i)
 
@@ -943,8 +988,7 @@ def _decide(
     )
 
     def near(version: int, view: str) -> list[int]:
-        """Free published cells in a relation with the version, else with its component; the
-        ones that could hide the threshold on their own first, the smallest of those."""
+        """Free published cells in a relation with the version, else with its component."""
         for members in ([version], system.component(version, view)):
             found = {
                 j
@@ -955,13 +999,7 @@ def _decide(
                 if usable_now[j] and keys[j][_REF_AREA] != view
             }
             if found:
-                return sorted(
-                    found,
-                    key=lambda j: (
-                        (0, values[j]) if values[j] >= threshold - 1 else (1, -values[j]),
-                        j,
-                    ),
-                )
+                return sorted(found)
         return []
 
     def mend(version: int, view: str) -> bool:
