@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -89,3 +90,64 @@ def assert_valid_json_data(message: dict[str, Any]) -> None:
         "data": {"structure": message["structure"], "dataSets": message["dataSets"]},
     }
     assert_valid_json(laid_out, "sdmx-json-1.0/sdmx-json-data-schema.json")
+
+
+def assert_valid_json_data_2(message: dict[str, Any]) -> None:
+    """Validate an SDMX-JSON 2.0 data message against the official schema. The schema requires
+    no member at the top, so a message of another shape (1.0's ``header`` and ``dataSets``)
+    would pass it: the message is also held to the members the schema defines."""
+    assert set(message) == {"meta", "data"}, list(message)
+    assert set(message["data"]) == {"dataSets", "structures"}, list(message["data"])
+    assert_valid_json(message, "sdmx-json-2.0.0/sdmx-json-data-schema.json")
+
+
+def read_json_data_2(message: dict[str, Any]) -> dict[tuple[str, ...], dict[str, Any]]:
+    """The observations of an SDMX-JSON 2.0 data message, decoded as the standard describes:
+    keyed by their dimension values in key order (``keyPosition``), each a map of its measures
+    and attributes by id (coded values by id, other values as given, None where absent).
+
+    No SDMX library here reads SDMX-JSON 2.0 data (pysdmx 1.21 has no reader for it; sdmx1 2.28
+    takes ``data.structures`` for a single object), so the tests decode it themselves."""
+    found: dict[tuple[str, ...], dict[str, Any]] = {}
+    for dataset in message["data"]["dataSets"]:
+        structure = message["data"]["structures"][dataset["structure"]]
+        # Dimensions given once for the data set take their only value.
+        fixed = {
+            d["keyPosition"]: d["values"][0]["id"]
+            for d in structure["dimensions"].get("dataSet", [])
+        }
+        groups = [("", {"observations": dataset.get("observations", {})})]
+        groups += list(dataset.get("series", {}).items())
+        for series_key, group in groups:
+            base = {**fixed, **_key_values(structure, "series", series_key)}
+            for obs_key, array in group.get("observations", {}).items():
+                key = {**base, **_key_values(structure, "observation", obs_key)}
+                ordered = tuple(key[p] for p in sorted(key))
+                assert ordered not in found, f"{ordered} given twice"
+                found[ordered] = _observation_2(structure, array)
+    return found
+
+
+def _key_values(structure: dict[str, Any], level: str, key: str) -> dict[int, str]:
+    """A series or observation key (``0:3:1``) as the values it indexes, by key position."""
+    indices = [int(i) for i in key.split(":")] if key else []
+    dimensions = structure["dimensions"].get(level, []) if key else []
+    assert len(indices) == len(dimensions), (level, key)
+    return {
+        d["keyPosition"]: d["values"][i]["id"] for d, i in zip(dimensions, indices, strict=True)
+    }
+
+
+def _observation_2(structure: dict[str, Any], array: list[Any]) -> dict[str, Any]:
+    """An observation array: the measures' values, then the attributes' value indices."""
+    measures = structure.get("measures", {}).get("observation", [])
+    attributes = structure["attributes"].get("observation", [])
+    assert len(array) <= len(measures) + len(attributes)
+    decoded = {m["id"]: v for m, v in zip(measures, array, strict=False)}
+    for attribute, index in itertools.zip_longest(attributes, array[len(measures) :]):
+        if index is None:
+            decoded[attribute["id"]] = None
+        else:
+            value = attribute["values"][index]
+            decoded[attribute["id"]] = value["id"] if "id" in value else value["value"]
+    return decoded

@@ -1,7 +1,7 @@
 """SDMX REST data queries (/v1/sdmx/data/...): standard keys, providers, formats by Accept
 (SDMX-ML generic and structure-specific validated against the official XSDs and the dataflow's own
-schema, SDMX-JSON against its schema, SDMX-CSV), detail, first/last N, updatedAfter, the errors,
-and the caller's view of the protected figures, equal to the JSON API's."""
+schema, SDMX-JSON 1.0 and 2.0 against their schemas, SDMX-CSV), detail, first/last N, updatedAfter,
+the errors, and the caller's view of the protected figures, equal to the JSON API's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pysdmx.errors
+import pysdmx.io
 import pytest
 import sdmx
 from fastapi.testclient import TestClient
@@ -22,8 +24,10 @@ from recnet.db import Database
 from tests.factories import bearer, client_for_role, get_token
 from tests.sdmx_standards import (
     assert_valid_json_data,
+    assert_valid_json_data_2,
     assert_valid_sdmx_ml,
     assert_valid_structure_specific,
+    read_json_data_2,
 )
 
 URL = "/v1/statistics/observations"
@@ -31,6 +35,7 @@ DIMS = ("REF_AREA", "INDICATOR", "SEX", "AGE", "COUNTERPART_AREA", "TIME_PERIOD"
 GENERIC = "application/vnd.sdmx.genericdata+xml;version=2.1"
 SPECIFIC = "application/vnd.sdmx.structurespecificdata+xml;version=2.1"
 JSON1 = "application/vnd.sdmx.data+json;version=1.0.0"
+JSON2 = "application/vnd.sdmx.data+json;version=2.0.0"
 CSV2 = "application/vnd.sdmx.data+csv;version=2.0.0"
 CSV1 = "application/vnd.sdmx.data+csv;version=1.0.0"
 GEN = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/data/generic}"
@@ -154,6 +159,17 @@ def json_cells(body: bytes) -> dict[tuple, tuple[int | None, str]]:
     return cells
 
 
+def json2_observations(body: bytes) -> dict[tuple, dict[str, Any]]:
+    """The observations of an SDMX-JSON 2.0 message, validated against its schema."""
+    message = json.loads(body)
+    assert_valid_json_data_2(message)
+    return read_json_data_2(message)
+
+
+def json2_cells(body: bytes) -> dict[tuple, tuple[int | None, str]]:
+    return {k: (o["OBS_VALUE"], o["CONF_STATUS"]) for k, o in json2_observations(body).items()}
+
+
 READERS = {
     "anonymous": (Role.anonymous, None),
     "researcher": (Role.researcher, None),
@@ -184,6 +200,7 @@ def test_every_format_gives_the_callers_view_as_the_json_api(
         GENERIC: generic_cells,
         SPECIFIC: lambda body: specific_cells(body, xsd),
         JSON1: json_cells,
+        JSON2: json2_cells,
         CSV2: csv_cells,
         CSV1: csv_cells,
     }
@@ -210,7 +227,8 @@ def test_generic_data_is_the_default_and_for_generic_xml(client: TestClient, dat
     [
         "application/json",
         "text/html",
-        "application/vnd.sdmx.data+json;version=2.0.0",
+        "application/vnd.sdmx.data+json;version=2.1.0",
+        "application/vnd.sdmx.data+json;version=3.0.0",
         "application/vnd.sdmx.genericdata+xml;version=3.0.0",
         "application/vnd.sdmx.structure+xml;version=2.1",
     ],
@@ -299,7 +317,7 @@ def test_bad_queries_are_clear_problems(
 
 
 def test_no_data_is_404_no_results_found(client: TestClient) -> None:
-    for accept in (GENERIC, JSON1, CSV2):
+    for accept in (GENERIC, JSON1, JSON2, CSV2):
         response = client.get("/v1/sdmx/data/RR_STATS/all", headers={"Accept": accept})
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
@@ -346,6 +364,15 @@ def test_detail(client: TestClient, data: None, dataflow_xsd: Any) -> None:
     assert b'id="COMMENT"' not in data_only.content
     # The confidentiality flag is never dropped: a withheld cell stays marked.
     assert generic_cells(data_only.content) == generic_cells(full)
+    full_2 = json2_observations(client.get(url, headers={"Accept": JSON2}).content)
+    assert any(o["COMMENT"] for o in full_2.values())
+    data_only_2 = json2_observations(
+        client.get(url, params={"detail": "dataonly"}, headers={"Accept": JSON2}).content
+    )
+    assert {k: (o["OBS_VALUE"], o["CONF_STATUS"]) for k, o in data_only_2.items()} == {
+        k: (o["OBS_VALUE"], o["CONF_STATUS"]) for k, o in full_2.items()
+    }
+    assert not any(o[a] for o in data_only_2.values() for a in ("OBS_STATUS", "COMMENT", "SOURCE"))
     for detail in ("serieskeysonly", "nodata"):
         for media in (GENERIC, SPECIFIC):
             response = client.get(url, params={"detail": detail}, headers={"Accept": media})
@@ -362,6 +389,11 @@ def test_detail(client: TestClient, data: None, dataflow_xsd: Any) -> None:
         keys = client.get(url, params={"detail": detail}, headers={"Accept": JSON1}).json()
         assert_valid_json_data(keys)
         series = keys["dataSets"][0]["series"]
+        assert len(series) == 3
+        assert all(s["observations"] == {} for s in series.values())
+        keys_2 = client.get(url, params={"detail": detail}, headers={"Accept": JSON2}).json()
+        assert_valid_json_data_2(keys_2)
+        series = keys_2["data"]["dataSets"][0]["series"]
         assert len(series) == 3
         assert all(s["observations"] == {} for s in series.values())
         refused = client.get(url, params={"detail": detail}, headers={"Accept": CSV2})
@@ -500,6 +532,72 @@ def test_any_dimension_at_the_observation(
         for k, v in values.items()
     }
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"lastNObservations": "1"},
+        {"firstNObservations": "2", "lastNObservations": "1"},
+        {"startPeriod": "2020", "endPeriod": "2020-12"},
+        {"updatedAfter": "2000-01-01T00:00:00Z"},
+        {"dimensionAtObservation": "AllDimensions"},
+        {"dimensionAtObservation": "AllDimensions", "lastNObservations": "1"},
+        {"dimensionAtObservation": "SEX"},
+    ],
+)
+def test_sdmx_json_2_answers_each_query_as_sdmx_csv(
+    client: TestClient, database: Database, data: None, params: dict[str, str]
+) -> None:
+    url = "/v1/sdmx/data/RR_STATS/UZB....."
+    owner = headers_of(client, database, Role.member_state)
+    for headers in ({}, owner):
+        expected = client.get(url, params=params, headers={**headers, "Accept": CSV2})
+        response = client.get(url, params=params, headers={**headers, "Accept": JSON2})
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == JSON2
+        assert json2_cells(response.content) == csv_cells(expected.content)
+        level = params.get("dimensionAtObservation", "TIME_PERIOD")
+        structure = response.json()["data"]["structures"][0]["dimensions"]
+        observed = [d["id"] for d in structure["observation"]]
+        assert observed == (list(DIMS) if level == "AllDimensions" else [level])
+
+
+def test_sdmx_json_2_by_its_short_version_and_by_series_unless_asked(
+    client: TestClient, data: None
+) -> None:
+    short = client.get(
+        "/v1/sdmx/data/RR_STATS/all",
+        headers={"Accept": "application/vnd.sdmx.data+json;version=2.0"},
+    )
+    assert short.headers["content-type"] == JSON2
+    assert json2_cells(short.content) == json2_cells(
+        client.get("/v1/sdmx/data/RR_STATS/all", headers={"Accept": JSON2}).content
+    )
+    assert "series" in short.json()["data"]["dataSets"][0]
+    # A caller naming no version gets SDMX-JSON 1.0, flat, as recnet has always answered.
+    unversioned = client.get(
+        "/v1/sdmx/data/RR_STATS/all", headers={"Accept": "application/vnd.sdmx.data+json"}
+    )
+    assert unversioned.headers["content-type"] == JSON1
+    assert "observations" in unversioned.json()["dataSets"][0]
+
+
+@pytest.mark.xfail(
+    raises=pysdmx.errors.NotImplemented,
+    strict=True,
+    reason="pysdmx (1.21.0, the latest release) has no SDMX-JSON data reader",
+)
+def test_pysdmx_reads_sdmx_json_2(client: TestClient, data: None) -> None:
+    body = client.get("/v1/sdmx/data/RR_STATS/all", headers={"Accept": JSON2}).text
+    (dataset,) = pysdmx.io.read_sdmx(body).data
+    got = {
+        tuple(row[d] for d in DIMS): (None if row["OBS_VALUE"] != row["OBS_VALUE"]
+                                      else int(row["OBS_VALUE"]))
+        for row in dataset.data.to_dict("records")
+    }  # fmt: skip
+    assert got == {k: v for k, (v, _) in json_api(client, {}).items()}
 
 
 def test_the_schema_query(client: TestClient) -> None:

@@ -1,5 +1,5 @@
 """The SDMX encoders of the statistics (recnet.formats.sdmx), checked against the official SDMX-JSON
-schema, a real SDMX client (sdmx1) and pandas, on generated observations.
+schemas (1.0 and 2.0), a real SDMX client (sdmx1) and pandas, on generated observations.
 
 The schema file in shared/standards/sdmx-json-1.0 describes the message's top level as ``meta`` and
 ``data: {structure, dataSets}``, whereas SDMX-JSON 1.0 messages (the sample next to it, sdmx1,
@@ -33,6 +33,7 @@ from recnet.formats.sdmx import (
     PLAIN_CSV_COLUMNS,
     SDMX_CSV,
     SDMX_JSON,
+    SDMX_JSON_2,
     Observation,
     neutralise,
     plain_csv,
@@ -47,6 +48,7 @@ from recnet.schemas.statistics import (
     DSD_ID,
     VERSION,
 )
+from tests.sdmx_standards import assert_valid_json_data_2, read_json_data_2
 
 STANDARDS = Path(__file__).resolve().parents[2] / "shared" / "standards"
 PREPARED = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
@@ -174,6 +176,104 @@ def test_sdmx_json_empty_message_validates(validator: jsonschema.Draft4Validator
     for form in FORMS:
         message = json.loads(encode_json([], dimension_at_observation=form))
         validator.validate(as_schema_lays_out(message))
+
+
+# --- SDMX-JSON 2.0 --------------------------------------------------------------------------------
+
+
+def encode_json_2(cells: Iterable[Observation], **kwargs: Any) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(encode_json(cells, version="2.0", **kwargs))
+    return message
+
+
+def as_published(cell: Observation) -> dict[str, Any]:
+    """A cell as a reader of the message must find it."""
+    return {
+        "OBS_VALUE": cell.value,
+        "OBS_STATUS": cell.obs_status,
+        "UNIT_MEASURE": cell.unit,
+        "CONF_STATUS": cell.conf_status,
+        "COMMENT": cell.comment,
+        "SOURCE": cell.source,
+    }
+
+
+@pytest.mark.parametrize("form", [*FORMS, "SEX"])
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_sdmx_json_2_validates_and_carries_every_cell(form: str, lang: str) -> None:
+    cells = observations()
+    message = encode_json_2(cells, lang=lang, dimension_at_observation=form)
+    assert_valid_json_data_2(message)
+    assert read_json_data_2(message) == {cell.key: as_published(cell) for cell in cells}
+    meta = message["meta"]
+    assert meta["schema"].endswith("/2.0.0/sdmx-json-data-schema.json")
+    assert meta["contentLanguages"][0] == lang
+    assert datetime.fromisoformat(meta["prepared"]) == PREPARED
+    (structure,) = message["data"]["structures"]
+    assert structure["dataSets"] == [0]
+    assert [m["id"] for m in structure["measures"]["observation"]] == ["OBS_VALUE"]
+    observed = [d["id"] for d in structure["dimensions"]["observation"]]
+    assert observed == (list(DIMENSIONS) if form == "AllDimensions" else [form])
+
+
+def test_sdmx_json_2_series_keys_only_validates() -> None:
+    cells = sorted(observations(), key=lambda c: c.key)
+    message = encode_json_2(cells, dimension_at_observation="TIME_PERIOD", series_keys_only=True)
+    assert_valid_json_data_2(message)
+    series = message["data"]["dataSets"][0]["series"]
+    assert len(series) == len({c.key[:-1] for c in cells})
+    assert all(s["observations"] == {} for s in series.values())
+    # No observation, but the periods the series have are listed (2.0 wants at least one).
+    (period,) = message["data"]["structures"][0]["dimensions"]["observation"]
+    assert {v["id"] for v in period["values"]} == {c.key[-1] for c in cells}
+
+
+def test_sdmx_json_2_leaves_out_the_values_of_an_unused_attribute() -> None:
+    cells = [
+        Observation(("KAZ", "RETURNED", "F", "_T", "SYR", p), 4, "E", "F", source="МВД")
+        for p in ("2023", "2024")
+    ]
+    message = encode_json_2(cells)
+    assert_valid_json_data_2(message)
+    attributes = {a["id"]: a for a in message["data"]["structures"][0]["attributes"]["observation"]}
+    assert "values" not in attributes["COMMENT"]
+    assert attributes["SOURCE"]["values"] == [{"value": "МВД"}]
+    assert read_json_data_2(message) == {c.key: as_published(c) for c in cells}
+
+
+def test_sdmx_json_2_schema_check_is_not_vacuous() -> None:
+    message = encode_json_2(observations())
+    broken = [copy.deepcopy(message) for _ in range(4)]
+    broken[0]["data"]["dataSets"][0]["observations"]["0:x"] = [1]
+    broken[1]["data"]["structures"][0]["attributes"]["observation"][3]["values"] = []
+    broken[2]["data"]["structures"][0]["attributes"]["observation"][0]["relationship"] = {}
+    del broken[3]["meta"]["sender"]
+    for message in broken:
+        with pytest.raises(AssertionError):
+            assert_valid_json_data_2(message)
+    # A 1.0 message meets every definition the 2.0 schema has, but not its shape.
+    with pytest.raises(AssertionError):
+        assert_valid_json_data_2(json.loads(encode_json(observations())))
+    # The official sample passes the same check.
+    sample = json.loads((STANDARDS / "sdmx-json-2.0.0" / "sample-exr-flat.json").read_text())
+    assert_valid_json_data_2(sample)
+
+
+def test_sdmx_json_2_of_no_observation_is_refused_before_any_chunk() -> None:
+    chunks = sdmx_json([], message_id="m", prepared=PREPARED, version="2.0")
+    with pytest.raises(ValueError, match="at least one observation"):
+        next(chunks)
+    with pytest.raises(ValueError, match="version"):
+        sdmx_json([], message_id="m", prepared=PREPARED, version="3.0")  # type: ignore[arg-type]
+
+
+def test_sdmx_json_2_names_in_the_requested_language() -> None:
+    structure = encode_json_2(observations(), lang="ru")["data"]["structures"][0]
+    conf = structure["attributes"]["observation"][2]
+    c = next(v for v in conf["values"] if v["id"] == "C")
+    assert c["name"].startswith("Конфиденциально")
+    assert c["names"]["en"].startswith("Confidential")
+    assert structure["measures"]["observation"][0]["name"] == "Значение"
 
 
 # --- SDMX-JSON: the shape of the message ----------------------------------------------------------
@@ -483,15 +583,21 @@ class Counted:
             yield item
 
 
+def streamed_json(version: str, **form: Any) -> Any:
+    return lambda cells: sdmx_json(
+        cells, message_id="big", prepared=PREPARED, version=version, **form
+    )
+
+
+SERIES_SORTED: dict[str, Any] = {
+    "dimension_at_observation": "TIME_PERIOD",
+    "sorted_by_series": True,
+}
 ENCODERS = {
-    "json-flat": lambda cells: sdmx_json(cells, message_id="big", prepared=PREPARED),
-    "json-series-sorted": lambda cells: sdmx_json(
-        cells,
-        message_id="big",
-        prepared=PREPARED,
-        dimension_at_observation="TIME_PERIOD",
-        sorted_by_series=True,
-    ),
+    "json-flat": streamed_json("1.0"),
+    "json-series-sorted": streamed_json("1.0", **SERIES_SORTED),
+    "json-2-flat": streamed_json("2.0"),
+    "json-2-series-sorted": streamed_json("2.0", **SERIES_SORTED),
     "sdmx-csv": sdmx_csv,
     "plain-csv": plain_csv,
 }
@@ -513,7 +619,11 @@ def test_encoders_stream_chunks_lazily(name: str) -> None:
     # About CHUNK_SIZE characters each (Cyrillic-free here, so bytes == characters).
     assert max(sizes) < 2 * CHUNK_SIZE
     body = first + b"".join(rest)
-    if name.startswith("json"):
+    if name.startswith("json-2"):
+        message = json.loads(body)
+        assert_valid_json_data_2(message)
+        assert len(read_json_data_2(message)) == n
+    elif name.startswith("json"):
         message = json.loads(body)
         data = message["dataSets"][0]
         count = (
@@ -588,4 +698,5 @@ def test_invalid_observations_are_refused(kwargs: dict[str, Any]) -> None:
 
 def test_media_types() -> None:
     assert SDMX_JSON == "application/vnd.sdmx.data+json;version=1.0.0"
+    assert SDMX_JSON_2 == "application/vnd.sdmx.data+json;version=2.0.0"
     assert SDMX_CSV == "application/vnd.sdmx.data+csv;version=2.0.0"

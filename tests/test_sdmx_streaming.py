@@ -1,5 +1,6 @@
 """Every streamed statistics format, with messages many times the chunk size, parsed whole by a
-real client: sdmx1 (SDMX-JSON, SDMX-CSV), pandas and the csv module (CSV).
+real client: sdmx1 (SDMX-JSON 1.0, SDMX-CSV), pandas and the csv module (CSV); SDMX-JSON 2.0, which
+no SDMX library here reads, validated against its schema and decoded by the tests.
 
 The SDMX-JSON writer once dropped the chunk handed back when the closing ``structure`` part filled
 the buffer: the message lost its end, or (when everything fitted in one chunk until then) came back
@@ -26,12 +27,15 @@ from sdmx.model import common, v30
 from recnet.formats.sdmx import (
     ATTRIBUTES,
     CHUNK_SIZE,
+    SDMX_JSON_2,
+    JsonVersion,
     Observation,
     plain_csv,
     sdmx_csv,
     sdmx_json,
 )
 from recnet.schemas.statistics import AGENCY, CODELISTS, DATAFLOW_ID, DIMENSIONS, DSD_ID, VERSION
+from tests.sdmx_standards import assert_valid_json_data_2, read_json_data_2
 
 PREPARED = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -53,13 +57,16 @@ def cells(n: int, comment_size: int = 0) -> list[Observation]:
     return result
 
 
-def json_encoder(form: str) -> Callable[[list[Observation]], Iterator[bytes]]:
+def json_encoder(
+    form: str, version: JsonVersion = "1.0"
+) -> Callable[[list[Observation]], Iterator[bytes]]:
     return lambda observations: sdmx_json(
         observations,
         message_id="big",
         prepared=PREPARED,
         dimension_at_observation=form,
         sorted_by_series=form == "TIME_PERIOD",
+        version=version,
     )
 
 
@@ -82,6 +89,18 @@ def assert_sdmx1_reads_json(body: bytes, expected: list[Observation]) -> None:
         assert math.isnan(got) if cell.value is None else got == cell.value
 
 
+def assert_json_reads(body: bytes, expected: list[Observation], version: JsonVersion) -> None:
+    if version == "1.0":
+        assert_sdmx1_reads_json(body, expected)
+        return
+    message = json.loads(body)
+    assert_valid_json_data_2(message)
+    got = read_json_data_2(message)
+    assert {k: (o["OBS_VALUE"], o["COMMENT"]) for k, o in got.items()} == {
+        c.key: (c.value, c.comment) for c in expected
+    }
+
+
 def assert_sdmx1_reads_csv(body: bytes, expected: list[Observation]) -> None:
     message = sdmx.read_sdmx(io.BytesIO(body), format="csv", structure=sdmx1_structure())
     frame = sdmx.to_pandas(message, attributes="o", dtype=None)
@@ -102,42 +121,48 @@ def assert_csv_reads(body: bytes, expected: list[Observation]) -> None:
     assert frame["OBS_VALUE"].isna().tolist() == [c.value is None for c in expected]
 
 
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
 @pytest.mark.parametrize("form", ["AllDimensions", "TIME_PERIOD"])
-def test_sdmx_json_is_whole_wherever_the_chunk_boundary_falls(form: str) -> None:
+def test_sdmx_json_is_whole_wherever_the_chunk_boundary_falls(
+    form: str, version: JsonVersion
+) -> None:
     # About 25 bytes an observation: sizes from one chunk to eight, in steps smaller than the
     # structure part, so the boundary falls before, inside and after it.
-    encode = json_encoder(form)
+    encode = json_encoder(form, version)
     for n in range(1_000, 10_000, 97):
         expected = cells(n)
         chunks = list(encode(expected))
         body = b"".join(chunks)
         message = json.loads(body)  # whole: no part lost, nothing cut
-        data = message["dataSets"][0]
+        data = message["dataSets"][0] if version == "1.0" else message["data"]["dataSets"][0]
         count = (
             len(data["observations"])
             if form == "AllDimensions"
             else sum(len(s["observations"]) for s in data["series"].values())
         )
         assert count == n
-        assert message["structure"]["dimensions"]
+        structure = message["structure"] if version == "1.0" else message["data"]["structures"][0]
+        assert structure["dimensions"]
         assert all(chunks), "an empty chunk"
-    assert_sdmx1_reads_json(body, expected)
+    assert_json_reads(body, expected, version)
 
 
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
 @pytest.mark.parametrize("form", ["AllDimensions", "TIME_PERIOD"])
-def test_sdmx_json_structure_larger_than_a_chunk_is_not_lost(form: str) -> None:
+def test_sdmx_json_structure_larger_than_a_chunk_is_not_lost(
+    form: str, version: JsonVersion
+) -> None:
     # Few observations, each with its own long comment: the structure part (which lists every
     # comment) alone is several chunks. This message came back as 0 bytes.
     for n in (3, 40, 200, 900):
         expected = cells(n, comment_size=400)
-        body = b"".join(json_encoder(form)(expected))
+        body = b"".join(json_encoder(form, version)(expected))
         assert len(body) > n * 400
         message = json.loads(body)
-        comments = next(
-            a for a in message["structure"]["attributes"]["observation"] if a["id"] == "COMMENT"
-        )
+        structure = message["structure"] if version == "1.0" else message["data"]["structures"][0]
+        comments = next(a for a in structure["attributes"]["observation"] if a["id"] == "COMMENT")
         assert len(comments["values"]) == n
-        assert_sdmx1_reads_json(body, expected)
+        assert_json_reads(body, expected, version)
 
 
 @pytest.mark.parametrize(
@@ -257,16 +282,28 @@ def test_every_streamed_route_gives_the_whole_message(
             {"format": "structurespecificdata"},
         ),
         "sdmx-ml generic gzip": ("/v1/sdmx/data/RR_STATS/all", {"format": "genericdata"}),
+        "sdmx-json-2 series": ("/v1/sdmx/data/RR_STATS/all", {}),
+        "sdmx-json-2 flat": (
+            "/v1/sdmx/data/RR_STATS/all",
+            {"dimensionAtObservation": "AllDimensions"},
+        ),
     }
     for name, (url, params) in requests.items():
         extra = {"Accept-Encoding": "gzip"} if name.endswith("gzip") else {}
+        if name.startswith("sdmx-json-2"):
+            extra["Accept"] = SDMX_JSON_2
         response = client.get(url, params=params, headers={**headers, **extra})
         if extra:
             assert response.headers["content-encoding"] == "gzip"
         assert response.status_code == 200, (name, response.text[:300])
         body = response.content
         assert len(body) > 5 * CHUNK_SIZE, name
-        if name.startswith("sdmx-json"):
+        if name.startswith("sdmx-json-2"):
+            assert response.headers["content-type"] == SDMX_JSON_2
+            message = json.loads(body)
+            assert_valid_json_data_2(message)
+            got = {k: o["OBS_VALUE"] for k, o in read_json_data_2(message).items()}
+        elif name.startswith("sdmx-json"):
             series = sdmx.to_pandas(sdmx.read_sdmx(io.BytesIO(body)))
             got = {k: (None if math.isnan(v) else int(v)) for k, v in series.items()}
         elif name.startswith("sdmx-ml"):

@@ -1,7 +1,10 @@
 """Streaming encoders of the aggregate statistics (RR_STATS): SDMX-JSON, SDMX-CSV and plain CSV.
 
-- ``sdmx_json``: an SDMX-JSON 1.0 data message, flat (``AllDimensions``, every dimension at the
-  observation) or by series (``TIME_PERIOD`` at the observation).
+- ``sdmx_json``: an SDMX-JSON 1.0 or 2.0 data message, flat (``AllDimensions``, every dimension at
+  the observation) or by series (``TIME_PERIOD`` at the observation). The two versions share the
+  data set, its keys and its observation arrays; they differ in the envelope (``header`` beside
+  ``dataSets`` and ``structure``, or ``meta`` beside ``data: {dataSets, structures}``) and in a few
+  members of the structure (see ``_JsonState.structure``).
 - ``sdmx_csv``: SDMX-CSV 2.0, one row per observation.
 - ``plain_csv``: recnet's own CSV, the same cells without the SDMX bookkeeping columns.
 
@@ -12,7 +15,7 @@ stays flat in the number of observations. What is kept is the small maps of dist
 of SDMX-JSON only, the observations themselves unless the caller says they come sorted by series
 (see ``sdmx_json``).
 
-SDMX-JSON puts ``structure`` after ``dataSets``: its value lists are known only once every
+SDMX-JSON puts the structure after ``dataSets``: its value lists are known only once every
 observation has been seen, and JSON member order carries no meaning. sdmx1 (``sdmx.read_sdmx``)
 reads the whole document before looking at any member, so the order does not matter to it either.
 """
@@ -39,6 +42,7 @@ from recnet.schemas.statistics import (
 )
 
 SDMX_JSON: Final = "application/vnd.sdmx.data+json;version=1.0.0"
+SDMX_JSON_2: Final = "application/vnd.sdmx.data+json;version=2.0.0"
 SDMX_CSV: Final = "application/vnd.sdmx.data+csv;version=2.0.0"
 SDMX_CSV_1: Final = "application/vnd.sdmx.data+csv;version=1.0.0"
 
@@ -71,6 +75,13 @@ _URN_DSD: Final = (
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_@$-]*")
 # The SDMX-JSON schema's pattern for a message id.
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_@$-]+")
+# Named in an SDMX-JSON 2.0 message's meta, as the standard recommends: readers (pysdmx among
+# them) tell the kind and version of a JSON message by it.
+_SCHEMA_2: Final = (
+    "https://raw.githubusercontent.com/sdmx-twg/sdmx-json/master/data-message/tools/schemas/"
+    "2.0.0/sdmx-json-data-schema.json"
+)
+JsonVersion = Literal["1.0", "2.0"]
 
 _CODES: Final = {name: {c.id: c for c in cl.codes} for name, cl in CODELISTS.items()}
 _OBS_STATUS: Final = frozenset(_CODES["OBS_STATUS"])
@@ -245,21 +256,33 @@ class _JsonState:
             f"{source.of_optional(_text(obs.source))}]"
         )
 
-    def structure(self, lang: Literal["en", "ru"], series: bool) -> dict[str, Any]:
+    def structure(
+        self, lang: Literal["en", "ru"], series: bool, version: JsonVersion = "1.0"
+    ) -> dict[str, Any]:
+        """The message's structure. 2.0 adds the data sets it describes and the measure
+        (OBS_VALUE, first in every observation array in both versions), relates attributes to the
+        ``observation`` (1.0's ``primaryMeasure`` is deprecated there), and leaves out the values
+        of an attribute nobody used (2.0 wants at least one value where values are listed)."""
         dimensions = [
             self._dimension(position, index, lang) for position, index in enumerate(self.dimensions)
         ]
-        attributes = [
-            {
+        relationship: dict[str, Any] = (
+            {"primaryMeasure": "OBS_VALUE"} if version == "1.0" else {"observation": {}}
+        )
+        attributes = []
+        for attribute, values in zip(
+            ATTRIBUTES, self._attribute_values(lang, version), strict=True
+        ):
+            entry: dict[str, Any] = {
                 "id": attribute,
                 "name": _name(_CONCEPT_NAMES[attribute], lang),
                 "names": _names(_CONCEPT_NAMES[attribute]),
-                "relationship": {"primaryMeasure": "OBS_VALUE"},
-                "values": values,
+                "relationship": relationship,
             }
-            for attribute, values in zip(ATTRIBUTES, self._attribute_values(lang), strict=True)
-        ]
-        return {
+            if values or version == "1.0":
+                entry["values"] = values
+            attributes.append(entry)
+        structure: dict[str, Any] = {
             "name": _name(_DATAFLOW_NAME, lang),
             "names": _names(_DATAFLOW_NAME),
             "links": [
@@ -277,6 +300,10 @@ class _JsonState:
             },
             "attributes": {"dataSet": [], "series": [], "observation": attributes},
         }
+        if version == "2.0":
+            structure["dataSets"] = [0]
+            structure["measures"] = {"observation": [_measure(lang)]}
+        return structure
 
     def _dimension(self, position: int, index: _Index, lang: Literal["en", "ru"]) -> dict[str, Any]:
         dimension = DIMENSIONS[position]
@@ -300,20 +327,28 @@ class _JsonState:
             entry["roles"] = ["TIME_PERIOD"]
         return entry
 
-    def _attribute_values(self, lang: Literal["en", "ru"]) -> list[list[dict[str, Any]]]:
+    def _attribute_values(
+        self, lang: Literal["en", "ru"], version: JsonVersion
+    ) -> list[list[dict[str, Any]]]:
         result: list[list[dict[str, Any]]] = []
         for attribute, index in zip(ATTRIBUTES, self.attributes, strict=True):
             if attribute in _CODED_ATTRIBUTES:
-                # No "names" here: sdmx1 builds a Code from each coded value's members, and Code
-                # has no "names" field (TypeError), so only the best-match "name" is given.
-                result.append(
-                    [
-                        {"id": v, "name": _code_name(attribute, v, lang) or v}
-                        for v in index.positions
-                    ]
-                )
+                # No "names" in 1.0: sdmx1 builds a Code from each coded value's members, and
+                # Code has no "names" field (TypeError), so only the best-match "name" is given.
+                values = []
+                for v in index.positions:
+                    code = _code(attribute, v)
+                    value: dict[str, Any] = {"id": v, "name": _code_name(attribute, v, lang) or v}
+                    if version == "2.0" and code is not None:
+                        value["names"] = _names(code)
+                    values.append(value)
+                result.append(values)
             else:
-                result.append([{"name": v} for v in index.positions])
+                # Free text: 1.0 gives it as a name, 2.0 as a value.
+                member = "name" if version == "1.0" else "value"
+                result.append([{member: v} for v in index.positions])
+        if version == "2.0":
+            return result
         # sdmx1 drops an attribute that has no values (khaeru/sdmx#64) and then pairs the indices
         # of every later attribute with the wrong one. So a free-text attribute nobody used, when
         # a later one was used, lists one empty text that no observation refers to.
@@ -328,6 +363,14 @@ def _names(labels: Code | tuple[str, str]) -> dict[str, str]:
     return {"en": en, "ru": ru} if ru else {"en": en}
 
 
+def _measure(lang: Literal["en", "ru"]) -> dict[str, Any]:
+    return {
+        "id": "OBS_VALUE",
+        "name": _name(_CONCEPT_NAMES["OBS_VALUE"], lang),
+        "names": _names(_CONCEPT_NAMES["OBS_VALUE"]),
+    }
+
+
 def sdmx_json(
     observations: Iterable[Observation],
     *,
@@ -337,8 +380,10 @@ def sdmx_json(
     dimension_at_observation: str = "AllDimensions",
     sorted_by_series: bool = False,
     series_keys_only: bool = False,
+    version: JsonVersion = "1.0",
 ) -> Iterator[bytes]:
-    """An SDMX-JSON 1.0 data message of the observations, as UTF-8 chunks.
+    """An SDMX-JSON data message of the observations, as UTF-8 chunks: ``version`` 1.0 (the
+    default) or 2.0, the same data set in either.
 
     ``dimension_at_observation``:
 
@@ -354,7 +399,12 @@ def sdmx_json(
       each), so memory grows with the number of observations.
 
     ``series_keys_only`` (SDMX's ``detail=serieskeysonly``): the series form, each series with
-    no observations (the observations must come sorted by series).
+    no observations (the observations must come sorted by series); the dimension at the
+    observation still lists the values the series have.
+
+    SDMX-JSON 2.0 wants at least one value for each dimension, so a 2.0 message of no
+    observations cannot be made: it raises ``ValueError`` before its first chunk (the service
+    answers such a query 404 before it encodes anything).
 
     Keys must be unique; names are in ``lang`` (``en`` or ``ru``, anything else gives English),
     with both languages in ``names``. Arguments are checked before the first chunk is made.
@@ -368,16 +418,24 @@ def sdmx_json(
         raise ValueError(f"invalid message id {message_id!r}: letters, digits, _ @ $ -")
     if prepared.tzinfo is None:
         raise ValueError("prepared must be timezone-aware: SDMX-JSON requires a time zone")
-    header = {
+    if version not in ("1.0", "2.0"):
+        raise ValueError(f"SDMX-JSON version {version!r}: '1.0' or '2.0'")
+    language = _lang(lang)
+    header: dict[str, Any] = {
         "id": message_id,
         "test": False,
         "prepared": prepared.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "sender": {"id": AGENCY},
     }
+    if version == "2.0":
+        # The languages of the names, the one asked for first.
+        languages = ["ru", "en"] if language == "ru" else ["en", "ru"]
+        header = {"schema": _SCHEMA_2, **header, "contentLanguages": languages}
     return _sdmx_json(
         observations,
         header=header,
-        lang=_lang(lang),
+        version=version,
+        lang=language,
         series=dimension_at_observation != "AllDimensions" or series_keys_only,
         obs_position=DIMENSIONS.index(dimension_at_observation)
         if dimension_at_observation in DIMENSIONS
@@ -391,6 +449,7 @@ def _sdmx_json(
     observations: Iterable[Observation],
     *,
     header: dict[str, Any],
+    version: JsonVersion,
     lang: Literal["en", "ru"],
     series: bool,
     sorted_by_series: bool,
@@ -399,9 +458,18 @@ def _sdmx_json(
 ) -> Iterator[bytes]:
     state = _JsonState(obs_position)
     out = _Chunks()
-    dataset_head = {"action": "Information", "links": [{"rel": "dataflow", "urn": _URN_DATAFLOW}]}
+    dataset_head: dict[str, Any] = {
+        "action": "Information",
+        "links": [{"rel": "dataflow", "urn": _URN_DATAFLOW}],
+    }
+    if version == "2.0":
+        # 1.0 has one structure; 2.0 a list of them, which each data set points into.
+        dataset_head = {"structure": 0, **dataset_head}
+        out.add(f'{{"meta":{_dumps(header)},"data":{{')
+    else:
+        out.add(f'{{"header":{_dumps(header)},')
     # The data set object is written open-ended: its head, then the observations or series.
-    out.add(f'{{"header":{_dumps(header)},"dataSets":[{_dumps(dataset_head)[:-1]},')
+    out.add(f'"dataSets":[{_dumps(dataset_head)[:-1]},')
     if not series:
         parts: Iterator[str] = _flat(observations, state)
     elif sorted_by_series:
@@ -412,7 +480,13 @@ def _sdmx_json(
         out.add(part)
         if out.full:
             yield out.take()
-    out.add(f'}}],"structure":{_dumps(state.structure(lang, series))}}}')
+    structure = _dumps(state.structure(lang, series, version))
+    if version == "1.0":
+        out.add(f'}}],"structure":{structure}}}')
+    elif not state.dimensions[0].positions:
+        raise ValueError("an SDMX-JSON 2.0 message needs at least one observation")
+    else:
+        out.add(f'}}],"structures":[{structure}]}}}}')
     yield out.take()
 
 
@@ -457,6 +531,7 @@ def _series_streamed(
             yield f'"{key}":{{"observations":{{'
             current, separator = key, ""
         if keys_only:
+            _obs_key(obs, state)  # not written, but listed among the dimension's values
             continue
         yield f'{separator}"{_obs_key(obs, state)}":{state.array(obs)}'
         separator = ","

@@ -2,8 +2,8 @@
 
 - data: ``/v1/sdmx/data/{flowRef}[/{key}[/{providerRef}]]``, the caller's view of the protected
   cube (exact figures only where ``auth.visibility`` allows), in SDMX-ML 2.1 (generic by
-  default, as the specification says; structure-specific), SDMX-JSON 1.0, SDMX-CSV 1.0 and 2.0,
-  streamed;
+  default, as the specification says; structure-specific), SDMX-JSON 1.0 and 2.0, SDMX-CSV 1.0
+  and 2.0, streamed;
 - schema: ``/v1/sdmx/schema/{context}/{agencyID}/{resourceID}[/{version}]``, the XSD of the
   structure-specific data;
 - structure: ``/v1/sdmx/{resource}[/{agencyID}[/{resourceID}[/{version}[/{itemID}]]]]`` with
@@ -56,7 +56,9 @@ GENERIC: Final = Offer("genericdata", sdmx_ml_data.GENERIC, frozenset({"2.1"}), 
 DATA_OFFERS: Final = [
     STRUCTURE_SPECIFIC,
     GENERIC,
+    # Before 2.0: a caller who names no version gets the SDMX-JSON recnet always served.
     Offer("sdmx-json", sdmx.SDMX_JSON, frozenset({"1.0", "1.0.0"})),
+    Offer("sdmx-json-2", sdmx.SDMX_JSON_2, frozenset({"2.0", "2.0.0"})),
     Offer("sdmx-csv", sdmx.SDMX_CSV, frozenset({"2.0", "2.0.0"})),
     Offer("sdmx-csv-1", sdmx.SDMX_CSV_1, frozenset({"1.0", "1.0.0"})),
 ]
@@ -119,8 +121,9 @@ DataParamsDep = Annotated[DataParams, Depends()]
 
 
 def _observation_level(offer: Offer, params: DataParams) -> str:
-    """The dimension at the observation: as asked, else the flat form for SDMX-JSON (as recnet's
-    SDMX-JSON always was) and TIME_PERIOD for SDMX-ML (the specification's default)."""
+    """The dimension at the observation: as asked, else the flat form for SDMX-JSON 1.0 (as
+    recnet's SDMX-JSON always was) and TIME_PERIOD for the others (the specification's default,
+    which SDMX-JSON 2.0, new here, follows)."""
     if params.dimension_at_observation:
         return params.dimension_at_observation
     return "AllDimensions" if offer.key == "sdmx-json" else "TIME_PERIOD"
@@ -150,7 +153,8 @@ def _encoder(
             dimension_at_observation=level,
             detail=params.detail,
         )
-    if offer.key == "sdmx-json":
+    if offer.key.startswith("sdmx-json"):
+        version: sdmx.JsonVersion = "2.0" if offer.key == "sdmx-json-2" else "1.0"
         return lambda cells: sdmx.sdmx_json(
             cells,
             message_id=message_id,
@@ -160,6 +164,7 @@ def _encoder(
             # The cube is read in key order, so series arrive whole: the series form streams.
             sorted_by_series=True,
             series_keys_only=keys_only,
+            version=version,
         )
     return sdmx.sdmx_csv if offer.key == "sdmx-csv" else sdmx.sdmx_csv_1
 
