@@ -33,17 +33,29 @@ Key = tuple[str, str, str, str, str, str]
 Table = dict[Key, int]
 
 
-def release_series(tables: Sequence[Table], threshold: int) -> tuple[list[Release], list[Seen]]:
+def release_series(
+    tables: Sequence[Table], threshold: int, *, refuse: bool = False
+) -> tuple[list[Release], list[Seen]]:
     """Each table's cube published as one more release of the partition, as the service does;
-    and every version with the releases it was shown in."""
+    and every version with the releases it was shown in. With ``refuse``, a release the engine
+    reports it could not protect is not published and the next table follows the last one
+    that was, as the service refuses such an import."""
     previous: dict[Key, Previous] = {}
     history: list[Version] = []
     shown: dict[tuple[Key, int], tuple[int, bool, set[int]]] = {}
-    releases = []
-    for number, exact in enumerate(tables, start=1):
+    releases: list[Release] = []
+    for exact in tables:
+        number = len(releases) + 1
         release = protect(
-            _cube_cells(exact), threshold, previous=previous, history=history, release=number
+            _cube_cells(exact),
+            threshold,
+            previous=previous,
+            history=history,
+            release=number,
+            rng=random.Random(number),  # one draw of the secret tie-breaks, replayable
         )
+        if refuse and release.failures:
+            continue
         releases.append(release)
         history.extend(release.ended)
         previous = {}
@@ -60,8 +72,12 @@ def release_series(tables: Sequence[Table], threshold: int) -> tuple[list[Releas
     return releases, seen
 
 
-def assert_protected(tables: Sequence[Table], threshold: int) -> list[Release]:
-    releases, seen = release_series(tables, threshold)
+def assert_protected(
+    tables: Sequence[Table], threshold: int, *, refuse: bool = False
+) -> list[Release]:
+    """Every release the series publishes is protected, judged by the independent auditor over
+    all of them; without ``refuse``, every table is published."""
+    releases, seen = release_series(tables, threshold, refuse=refuse)
     for release in releases:
         assert release.failures == []
     found = disclosed(seen, threshold)
@@ -270,15 +286,10 @@ def test_random_tables_are_protected_for_every_view(table: Table, threshold: int
 def test_random_series_of_releases_are_protected_over_time(
     tables: list[Table], threshold: int
 ) -> None:
-    assert_protected(tables, threshold)
+    assert_protected(tables, threshold, refuse=True)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap (issue 14 note): about 1 random series in 100 that delete withheld cells "
-    "leaves cells narrowed (bench/protection_scan.py --series); the engine reports them",
-)
 @settings(
     max_examples=40,
     derandomize=True,
@@ -288,7 +299,10 @@ def test_random_series_of_releases_are_protected_over_time(
 )
 @given(tables=series(), threshold=st.integers(3, 10))
 def test_many_random_series_of_releases_are_protected(tables: list[Table], threshold: int) -> None:
-    assert_protected(tables, threshold)
+    """The service refuses the rare import (about 1 random series in 100, all of them deleting
+    withheld cells: bench/protection_scan.py --series) whose release the engine cannot protect;
+    what it publishes is protected."""
+    assert_protected(tables, threshold, refuse=True)
 
 
 @pytest.mark.parametrize(

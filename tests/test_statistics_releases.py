@@ -272,3 +272,40 @@ def test_the_audit_passes_on_an_import_and_names_a_cell_published_by_hand(
     assert "2019" not in output
     code, output = recnet("statistics", "audit", "--indicator", "EMPLOYED")
     assert (code, output) == (0, "")
+
+
+def test_an_import_whose_release_the_audit_fails_is_refused_whole(
+    client: TestClient, push, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A release the engine cannot protect is never published: the import is refused with 409,
+    nothing is written, the answer names no cell or figure, and the log names them. Here the
+    cube is first altered by hand (M published beside the reported total tells F = 43 - 40, a
+    past version no new release can hide); the import that changes F and the total is refused."""
+    push([obs(3), obs(40, SEX="M"), obs(43, SEX="_T")])
+    with owner_database(database.settings.database_url).transaction() as session:
+        session.execute(
+            text(
+                "UPDATE statistics_cube SET published_value = exact_value, conf_status = 'F' "
+                "WHERE ref_area = 'UZB' AND sex = 'M' AND age = 'Y0T4' "
+                "AND counterpart_area = 'SYR' AND time_period = '2019-Q2'"
+            )
+        )
+    before = (observed(database), cube(database), history(database))
+    with owner_database(database.settings.database_url).transaction(write=False) as session:
+        events_before = session.execute(text("SELECT count(*) FROM events")).scalar_one()
+    uzb = bearer(get_token(client, client_for_role(database, Role.member_state, "UZB")))
+
+    with caplog.at_level("ERROR", logger="recnet.services.statistics.cube"):
+        response = client.post(URL, json={"observations": [obs(4), obs(44, SEX="_T")]}, headers=uzb)
+
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["type"].endswith(":disclosure-refused")
+    assert (problem["indicator"], problem["year"]) == ("RETURNED", "2019")
+    assert "UZB." not in response.text and "43" not in response.text
+    assert (observed(database), cube(database), history(database)) == before
+    with owner_database(database.settings.database_url).transaction(write=False) as session:
+        assert session.execute(text("SELECT count(*) FROM events")).scalar_one() == events_before
+    logged = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert logged and "RETURNED.F.Y0T4.SYR.2019-Q2" in logged[0], logged

@@ -28,6 +28,7 @@ from sqlalchemy import and_, bindparam, delete, func, select, text, union, updat
 from sqlmodel import Session
 
 from recnet.db import bulk_insert, utcnow
+from recnet.errors import Conflict
 from recnet.schemas.statistics import (
     CL_REF_AREA,
     MEMBER_STATES,
@@ -48,6 +49,13 @@ from recnet.services.statistics._tables import (
 
 log = logging.getLogger(__name__)
 
+
+class DisclosureRefused(Conflict):
+    """An import whose new release of a partition would fail the disclosure audit."""
+
+    slug, title = "disclosure-refused", "The release would disclose withheld figures"
+
+
 _STATES = frozenset(c.id for c in MEMBER_STATES)
 # Every REF_AREA a cube cell can have (imports are validated against the codelist). Naming them
 # all lets the cube's index (indicator, ref_area, time_period) find one partition's rows.
@@ -58,7 +66,9 @@ def rebuild_cube(session: Session, partitions: Iterable[tuple[str, str]], min_ce
     """Publish a new release of each partition (indicator, year) from its observations: derived
     totals and roll-ups, disclosure control against every earlier release, and only the cells
     that changed written. It all happens in the caller's transaction, so readers see each
-    partition as it was or as it is now, never half rebuilt."""
+    partition as it was or as it is now, never half rebuilt. A release the disclosure audit
+    fails is never published: ``DisclosureRefused`` (409), and the caller's transaction rolls
+    back."""
     postgresql = session.get_bind().dialect.name == "postgresql"
     now = utcnow()
     for indicator, year in sorted(set(partitions)):
@@ -131,14 +141,25 @@ def _rebuild_partition(
         release=release,
     )
     if protected.failures:
-        log.warning(
-            "statistics %s %s: release %d fails the disclosure audit in %d place(s), which "
-            "no suppression could mend: %s",
+        # Never publish a release the audit fails: the import is refused whole (the caller's
+        # transaction rolls back). The cells and values go to the operators' log only; the
+        # answer names none, as they can be other states' figures.
+        log.error(
+            "statistics %s %s: release %d refused, the disclosure audit fails in %d place(s) "
+            "that no suppression could mend: %s",
             indicator,
             year,
             release,
             len(protected.failures),
-            "; ".join(protected.failures[:3]),
+            "; ".join(protected.failures[:5]),
+        )
+        raise DisclosureRefused(
+            f"Nothing was imported: the new release of {indicator} for {year} would let readers "
+            f"work out {len(protected.failures)} figure(s) that recnet withholds, by comparing "
+            "it with what earlier releases published. This happens when withheld observations "
+            "are deleted or changed in a way the figures already published pin down. Ask the "
+            "secretariat: the server's log names the cells.",
+            extra={"indicator": indicator, "year": year},
         )
 
     inserts: list[tuple[Any, ...]] = []
