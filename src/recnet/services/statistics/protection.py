@@ -30,7 +30,10 @@ Zero is published (it identifies nobody). What it does not promise: a relation t
 add up in the reported figures (a stock at the year's end is not the sum of its quarters, or an
 agency's total differs from its parts) is not used, because no reader can solve with it; and a
 reader who learns figures from outside recnet (a press release, the agency itself) can combine
-them with what is published.
+them with what is published. Nor does the audit model a reader who reasons about why cells were
+withheld (some withheld cell must be small; a published cell that becomes withheld is likely
+small; only some tables lead to this pattern): in some layouts that narrows a withheld cell
+(the strict xfails in tests/test_protection.py).
 
 How
 ---
@@ -46,8 +49,7 @@ has relations in: a sibling part, its total, the regional total, a sibling or pa
 whose corners can move together, up and down, by ``threshold - 1`` while every relation still
 adds up; its corners are withheld. A cell weighs more the more it totals; the choice does not
 weigh the values it hides, and ties go by a random order drawn for each release and never
-shown: a reader who reruns this code on every table consistent with a release cannot tell which
-of them gave its pattern. Then the audit; a cell it still finds narrowed gets a hypercube of its
+shown, so no reader can replay the choice. Then the audit; a cell it still finds narrowed gets a hypercube of its
 own, else the cells next to it. If a few rounds do not mend it (earlier releases can bind this
 one), every cell this release decides is withheld, and what is still determined by figures
 published for good is published.
