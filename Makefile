@@ -24,12 +24,13 @@ serve: $(STAMP)
 	$(BIN)/recnet demo
 	$(BIN)/recnet serve
 
+# Both run on every core (pytest-xdist); `pytest tests/test_x.py` alone runs in one process.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # The quick run while working: SQLite only, without the tests marked slow. `make test` before a push.
 test-fast: $(STAMP)
-	env -u RECNET_TEST_DATABASE_URL $(BIN)/pytest -m "not slow"
+	env -u RECNET_TEST_DATABASE_URL $(BIN)/pytest -n auto -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests migrations bench examples
