@@ -356,6 +356,30 @@ def test_every_format_gives_the_same_protected_figures(client: TestClient, push)
     }
 
 
+def test_observations_negotiate_sdmx_versions_by_accept(client: TestClient, push) -> None:
+    """The observations route gives SDMX-JSON 1.0 and SDMX-CSV 2.0: an Accept naming another
+    version is 406, never the wrong one with 200."""
+    push([obs(3, SEX="F"), obs(40, SEX="M")])
+    for accept, media in (
+        ("application/vnd.sdmx.data+json", "application/vnd.sdmx.data+json;version=1.0.0"),
+        ("application/vnd.sdmx.data+json; version=1.0.0", "application/vnd.sdmx.data+json"),
+        ("application/vnd.sdmx.data+csv;version=2.0.0", "application/vnd.sdmx.data+csv"),
+        ("application/vnd.sdmx.data+csv", "application/vnd.sdmx.data+csv;version=2.0.0"),
+    ):
+        response = client.get(URL, headers={"Accept": accept})
+        assert response.status_code == 200, (accept, response.text)
+        assert response.headers["content-type"].startswith(media), accept
+    for accept in (
+        "application/vnd.sdmx.data+json;version=2.0.0",
+        'application/vnd.sdmx.data+csv; version="1.0.0"',
+        "text/html, application/vnd.sdmx.data+json;charset=utf-8;version=2.0",
+    ):
+        response = client.get(URL, headers={"Accept": accept})
+        assert response.status_code == 406, (accept, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "/v1/sdmx/data/RR_STATS" in response.json()["detail"]
+
+
 # ------------------------------------------------------------------ queries
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from datetime import datetime
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from recnet.api.http import conditional, preferred_languages
+from recnet.api.v1.sdmx_negotiation import NotAcceptable
 from recnet.auth.principal import Principal, PrincipalDep, require_scopes
 from recnet.auth.scopes import Scope
 from recnet.clock import utcnow
@@ -130,14 +132,31 @@ def _encode_cursor(key: statistics.Key) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
 
 
+# An SDMX media type in Accept, with the version it names if any.
+_SDMX_ACCEPT = re.compile(
+    r"application/vnd\.sdmx\.data\+(json|csv)((?:\s*;[^,;]*)*)", re.IGNORECASE
+)
+# The versions this route's encoders write (MEDIA): SDMX-JSON 1.0, SDMX-CSV 2.0.
+_SDMX_VERSIONS = {"json": "1.0", "csv": "2.0"}
+_VERSION = re.compile(r";\s*version\s*=\s*\"?([^\";,\s]*)", re.IGNORECASE)
+
+
 def _format(request: Request, given: Format | None) -> Format:
     if given:
         return given
-    accept = request.headers.get("accept", "").lower()
-    if "vnd.sdmx.data+json" in accept:
-        return "sdmx-json"
-    if "vnd.sdmx.data+csv" in accept:
-        return "sdmx-csv"
+    accept = request.headers.get("accept", "")[:2000]
+    sdmx_type = _SDMX_ACCEPT.search(accept)
+    if sdmx_type:
+        kind, parameters = sdmx_type.groups()
+        version = _VERSION.search(parameters)
+        served = _SDMX_VERSIONS[kind.lower()]
+        if version and version.group(1) not in (served, served + ".0"):
+            raise NotAcceptable(
+                f"This route gives SDMX-{kind.upper()} {served} only, not version "
+                f"{version.group(1)[:20]!r}; /v1/sdmx/data/RR_STATS negotiates every SDMX format."
+            )
+        return "sdmx-json" if kind.lower() == "json" else "sdmx-csv"
+    accept = accept.lower()
     if "text/csv" in accept:
         return "csv"
     return "json"
