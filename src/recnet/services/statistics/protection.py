@@ -30,10 +30,13 @@ Zero is published (it identifies nobody). What it does not promise: a relation t
 add up in the reported figures (a stock at the year's end is not the sum of its quarters, or an
 agency's total differs from its parts) is not used, because no reader can solve with it; and a
 reader who learns figures from outside recnet (a press release, the agency itself) can combine
-them with what is published. Nor does the audit model a reader who reasons about why cells were
-withheld (some withheld cell must be small; a published cell that becomes withheld is likely
-small; only some tables lead to this pattern): in some layouts that narrows a withheld cell
-(the strict xfails in tests/test_protection.py).
+them with what is published. Where a release first publishes a small cell, the audit (in
+``protect``) also reasons as a reader who knows why cells are withheld: one of the current
+withheld cells of a component must be small, so only solutions where one is count (for
+components of up to ``_REASONED`` versions). What it does not yet model: a published cell that
+turns small later and so becomes withheld, and a reader who replays the engine over candidate
+tables (which cells are small changes which hypercube is cheapest): in some layouts those
+narrow a withheld cell (the strict xfails in tests/test_protection.py).
 
 How
 ---
@@ -49,10 +52,10 @@ has relations in: a sibling part, its total, the regional total, a sibling or pa
 whose corners can move together, up and down, by ``threshold - 1`` while every relation still
 adds up; its corners are withheld. A cell weighs more the more it totals; the choice does not
 weigh the values it hides, and ties go by a random order drawn for each release and never
-shown, so no reader can replay the choice. Then the audit; a cell it still finds narrowed gets a hypercube of its
-own, else the cells next to it. If a few rounds do not mend it (earlier releases can bind this
-one), every cell this release decides is withheld, and what is still determined by figures
-published for good is published.
+shown, so no reader can replay the choice. Then the audit; a cell it still finds narrowed gets
+a hypercube of its own, else the cells next to it. If a few rounds do not mend it (earlier
+releases can bind this one), every cell this release decides is withheld, and what is still
+determined by figures published for good is published.
 The audit (``audit``) is the judge: for each view it solves, per connected component of
 unknown cells (published cells are constants), the minimum and maximum of each withheld cell with
 HiGHS; a solution found on the way that already moves another cell far enough settles that cell
@@ -64,7 +67,7 @@ from __future__ import annotations
 import math
 import random
 import secrets
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations, product
@@ -473,6 +476,34 @@ class _Solver:
         self.highs.clearModel()
         self.highs.passModel(lp)
 
+    def within(
+        self, column: int, sign: float, cap: float, other: int, low: float, high: float
+    ) -> np.ndarray | None:
+        """``extreme`` with column ``other`` held in [low, high] meanwhile; None when no
+        solution has it there."""
+        highs = self.highs
+        highs.changeColBounds(other, low, high)
+        try:
+            if other == column:
+                cap = min(cap, high)
+                if cap < low:
+                    return None
+            highs.changeColCost(column, sign)
+            highs.changeColBounds(column, low if other == column else 0.0, cap)
+            highs.run()
+            self.solves += 1
+            status = highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible:
+                return None
+            if status != highspy.HighsModelStatus.kOptimal:
+                message = highs.modelStatusToString(status)
+                raise RuntimeError(f"the disclosure audit's LP ended {message}")
+            return np.array(highs.getSolution().col_value)
+        finally:
+            highs.changeColCost(column, 0.0)
+            highs.changeColBounds(column, 0.0, highspy.kHighsInf)
+            highs.changeColBounds(other, 0.0, highspy.kHighsInf)
+
     def extreme(self, column: int, sign: float, cap: float) -> np.ndarray:
         """A solution that minimises (sign 1) or maximises (sign -1) one column, which is held
         at or below ``cap`` meanwhile."""
@@ -496,6 +527,12 @@ def _span(low: float, high: float) -> int:
     return math.floor(high + _EPSILON) - math.ceil(low - _EPSILON) + 1
 
 
+# The largest component the audit judges as a reader who reasons about why cells are withheld.
+_REASONED = 40
+# Further than any count: the bound of a column maximised without a cap.
+_FAR = 1e9
+
+
 class _System:
     """The versions of a partition, the equations among them, and which versions are withheld
     (changed by ``protect`` as it withholds more): what the audit solves."""
@@ -505,6 +542,11 @@ class _System:
         self.values = [v.value for v in versions]
         self.owners = [v.key[_REF_AREA] for v in versions]
         self.withheld = [v.withheld for v in versions]
+        self.current = [v.until == CURRENT for v in versions]
+        # The current versions of cells published for the first time (no earlier version): where
+        # one is small, a reader may reason that some withheld cell of its component is.
+        count = Counter(v.key for v in versions)
+        self.first = [v.until == CURRENT and count[v.key] == 1 for v in versions]
         self.found = list(found)
         self.touching: list[list[int]] = [[] for _ in versions]
         for n, (total, parts) in enumerate(self.found):
@@ -571,20 +613,52 @@ class _System:
             return []  # no equation: each version is anything from 0 up
         self.solver.load(len(members), rows)
         reach = threshold - 1
+        # A component that first publishes a small cell: a reader may reason that one of its
+        # current withheld cells is small (that is why they are withheld), and keep only the
+        # solutions where one is. Small components only: in a large one that reasoning leaves
+        # next to nothing out.
+        small: list[int] = []
+        if len(members) <= _REASONED and any(
+            self.first[m] and 1 <= self.values[m] < threshold for m in members
+        ):
+            small = [i for i, m in enumerate(members) if self.current[m]]
         failures = []
         for i, member in enumerate(members):
             if settled[i]:
                 continue
             # A solution that moves another version far enough from its value settles it too.
-            high = self.solver.extreme(i, -1.0, truth[i] + reach)
+            high = self.reasoned(i, -1.0, truth[i] + reach, small, threshold)
             settled |= np.abs(high - truth) >= reach - _EPSILON
             if settled[i]:
                 continue
-            low = self.solver.extreme(i, 1.0, highspy.kHighsInf)
+            low = self.reasoned(i, 1.0, highspy.kHighsInf, small, threshold)
             settled |= np.abs(low - truth) >= reach - _EPSILON
             if _span(low[i], high[i]) < threshold:
                 failures.append(Failure(view, member, low[i], high[i]))
         return failures
+
+    def reasoned(
+        self, i: int, sign: float, cap: float, small: Sequence[int], threshold: int
+    ) -> np.ndarray:
+        """The extreme solution for column ``i`` among those where some column of ``small`` is
+        small (all of them when ``small`` is empty): the LP's if it has one, else the most
+        extreme of the LPs that hold each column of ``small`` in 1..threshold - 1."""
+        solution = self.solver.extreme(i, sign, cap)
+        top = threshold - 1 + _EPSILON
+        if not small or any(1 - _EPSILON <= solution[k] <= top for k in small):
+            return solution
+        best: np.ndarray | None = None
+        for k in small:
+            # Uncapped (but bounded, to stay an LP with an optimum): the values where another
+            # cell is the small one can lie far beyond the cap, and they count.
+            found = self.solver.within(i, sign, _FAR, k, 1.0, threshold - 1.0)
+            if found is not None and (best is None or sign * found[i] < sign * best[i]):
+                best = found
+                if sign * found[i] <= sign * solution[i] + _EPSILON:
+                    break  # as far as the LP itself goes
+        # The true values are one such solution, so one is found.
+        assert best is not None
+        return best
 
     def audit_view(
         self, view: str, threshold: int, fresh: Sequence[bool] | None = None
