@@ -547,6 +547,7 @@ class _System:
         # one is small, a reader may reason that some withheld cell of its component is.
         count = Counter(v.key for v in versions)
         self.first = [v.until == CURRENT and count[v.key] == 1 for v in versions]
+        self._knows_small: dict[tuple[str, int], bool] = {}
         self.found = list(found)
         self.touching: list[list[int]] = [[] for _ in versions]
         for n, (total, parts) in enumerate(self.found):
@@ -618,8 +619,10 @@ class _System:
         # solutions where one is. Small components only: in a large one that reasoning leaves
         # next to nothing out.
         small: list[int] = []
-        if len(members) <= _REASONED and any(
-            self.first[m] and 1 <= self.values[m] < threshold for m in members
+        if (
+            len(members) <= _REASONED
+            and not self.knows_small(view, threshold)
+            and any(self.first[m] and 1 <= self.values[m] < threshold for m in members)
         ):
             small = [i for i, m in enumerate(members) if self.current[m]]
         failures = []
@@ -636,6 +639,18 @@ class _System:
             if _span(low[i], high[i]) < threshold:
                 failures.append(Failure(view, member, low[i], high[i]))
         return failures
+
+    def knows_small(self, view: str, threshold: int) -> bool:
+        """Whether the view knows a small withheld cell of its own, now: then withheld cells need
+        no small unknown to explain them, and it cannot reason that one is."""
+        if (view, threshold) not in self._knows_small:
+            self._knows_small[view, threshold] = view != PUBLIC and any(
+                owner == view and current and withheld and 1 <= value < threshold
+                for owner, current, withheld, value in zip(
+                    self.owners, self.current, self.withheld, self.values, strict=True
+                )
+            )
+        return self._knows_small[view, threshold]
 
     def reasoned(
         self, i: int, sign: float, cap: float, small: Sequence[int], threshold: int
