@@ -30,13 +30,16 @@ Zero is published (it identifies nobody). What it does not promise: a relation t
 add up in the reported figures (a stock at the year's end is not the sum of its quarters, or an
 agency's total differs from its parts) is not used, because no reader can solve with it; and a
 reader who learns figures from outside recnet (a press release, the agency itself) can combine
-them with what is published. Where a release first publishes a small cell, the audit (in
-``protect``) also reasons as a reader who knows why cells are withheld: one of the current
-withheld cells of a component must be small, so only solutions where one is count (for
-components of up to ``_REASONED`` versions). What it does not yet model: a published cell that
-turns small later and so becomes withheld, and a reader who replays the engine over candidate
-tables (which cells are small changes which hypercube is cheapest): in some layouts those
-narrow a withheld cell (the strict xfails in tests/test_protection.py).
+them with what is published. Beyond the guarantee, ``protect`` mends as if a reader
+reasoned why cells are withheld: where a release first publishes a small cell, one of the
+current withheld cells of its component must be small, so only solutions where one is count
+(components of up to ``_REASONED`` versions); it withholds more where that narrows a cell, when
+it can. Where it cannot (a state's one small figure with nothing beside it to hide among), the
+release is judged by the guarantee alone and published. Not covered either: a published cell
+that turns small later and so becomes withheld; the small cell looked for among a release's new
+versions; a reader who replays the engine over candidate tables (which cells are small changes
+which hypercube is cheapest). In some layouts those narrow a withheld cell (the strict xfails
+in tests/test_protection.py).
 
 How
 ---
@@ -548,6 +551,9 @@ class _System:
         count = Counter(v.key for v in versions)
         self.first = [v.until == CURRENT and count[v.key] == 1 for v in versions]
         self._knows_small: dict[tuple[str, int], bool] = {}
+        # Whether the audit reasons as a reader who knows why cells are withheld (``protect``
+        # does while it mends; the verdict and ``audit`` judge the relations and flags alone).
+        self.reasoning = False
         self.found = list(found)
         self.touching: list[list[int]] = [[] for _ in versions]
         for n, (total, parts) in enumerate(self.found):
@@ -620,7 +626,8 @@ class _System:
         # next to nothing out.
         small: list[int] = []
         if (
-            len(members) <= _REASONED
+            self.reasoning
+            and len(members) <= _REASONED
             and not self.knows_small(view, threshold)
             and any(self.first[m] and 1 <= self.values[m] < threshold for m in members)
         ):
@@ -1069,6 +1076,7 @@ def _decide(
         status != PUBLISHED or is_free for status, is_free in zip(conf, free, strict=True)
     ]
     system = _System(versions, equations(versions, relevant=relevant))
+    system.reasoning = True
     # What this release can change: the versions it begins and ends. A component of unknowns
     # without one holds the same versions under the same equations as at the last release,
     # whose audit judged it; unless a cell disappeared, which changes equations by itself.
@@ -1131,6 +1139,12 @@ def _decide(
             mended = mend(version, view) or mended
         if not mended:
             break
+    # Reasoning as a reader who knows why cells are withheld steers the mending; where it
+    # cannot be satisfied (a state's one small figure beside nothing it could hide among), the
+    # release is judged, as always, by the relations and the flags alone.
+    system.reasoning = False
+    if not system.audit(threshold, fresh):
+        return finished([])
     # The last resort, rare (earlier releases bind this one in ways no hypercube undoes): every
     # cell this release decides is withheld. That hides the most; then a withheld cell that is
     # still determined is determined by what was published for good, and is published (it hides
