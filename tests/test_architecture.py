@@ -22,9 +22,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the agencies' push client.
     ("entry points", ("recnet.__main__", "recnet.cli", "recnet.app", "recnet.demo", "recnet.push")),
     # Routes, one module per area, and the documentation and explorer pages.
-    ("routes", ("recnet.api.v1", "recnet.docs", "recnet.explorer")),
+    ("routes", ("recnet.api.v1", "recnet.web", "recnet.docs", "recnet.explorer")),
     # What routes share: HTTP helpers (ETag, If-Match, Accept-Language), middleware, the read cache.
     ("api", ("recnet.api",)),
+    # Long-running loops (webhook delivery), apart from the CRUD that feeds them.
+    ("workers", ("recnet.workers",)),
     # The rules, one module or package per area.
     ("services", ("recnet.services",)),
     # Encoders that are not plain JSON (CSV, SDMX, Atom, JSON Feed): they know schemas only.
