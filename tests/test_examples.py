@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from recnet.services.webhooks import signature
+from recnet.auth.secrets import signature
 from tests.served import access_token, cli_client, database_url, served
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from recnet.app import create_app
 from recnet.auth.principal import Role
+from recnet.auth.secrets import verify_signature
 from recnet.clock import utcnow
 from recnet.config import Settings
 from recnet.db import Database
@@ -30,6 +31,7 @@ from recnet.models import Event, IdempotencyKey, OrganisationKind, Subscription
 from recnet.services import clients, webhooks
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES
+from recnet.workers.webhooks import Worker
 from tests.conftest import make_settings, owner_database
 from tests.factories import (
     Credentials,
@@ -138,9 +140,9 @@ class Hooks:
     database: Database
     http: TestClient
 
-    def worker(self, **overrides: Any) -> webhooks.Worker:
+    def worker(self, **overrides: Any) -> Worker:
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
-        return webhooks.Worker(self.database, settings)
+        return Worker(self.database, settings)
 
     def headers(self, credentials: Credentials) -> dict[str, str]:
         return bearer(get_token(self.http, credentials))
@@ -221,8 +223,8 @@ def test_deliveries_are_signed_in_order_and_listed(
         assert request.headers["content-type"] == "application/json"
         signature = request.headers["x-recnet-signature"]
         assert signature.startswith(f"t={request.headers['x-recnet-timestamp']},v1=")
-        assert webhooks.verify_signature(created["secret"], signature, request.body)
-        assert not webhooks.verify_signature("whsec_wrong", signature, request.body)
+        assert verify_signature(created["secret"], signature, request.body)
+        assert not verify_signature("whsec_wrong", signature, request.body)
         item = json.loads(request.body)
         assert item["type"] == "upsert"
         assert item["seq"] == request.seq
@@ -578,7 +580,7 @@ def test_a_delivery_connects_to_the_address_that_was_checked(
         return httpx.Response(204)
 
     transport = httpx.MockTransport(network)
-    with webhooks.Worker(hooks.database, hooks.settings, transport=transport) as worker:
+    with Worker(hooks.database, hooks.settings, transport=transport) as worker:
         worker.run_once()
     assert connected == [("93.184.215.14", "hooks.example.org:8443", "hooks.example.org")]
     shown = hooks.http.get(f"/v1/subscriptions/{created['id']}", headers=agency).json()
@@ -622,7 +624,7 @@ def test_the_worker_command_delivers_one_round(
 ) -> None:
     from typer.testing import CliRunner
 
-    from recnet import cli
+    from recnet.cli import serve as cli
 
     target = receiver(receivers)
     hooks.subscribe(agency, target.url)
@@ -639,7 +641,6 @@ def test_recnet_serve_delivers_webhooks_in_process_on_the_embedded_database(
     """No separate worker: `recnet serve` on SQLite delivers by itself, signed."""
     import json as jsonlib
 
-    from recnet.services.webhooks import verify_signature
     from tests.factories import practice_body
     from tests.served import access_token, cli_client, database_url, served
 
