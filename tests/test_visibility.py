@@ -13,7 +13,6 @@ from sqlmodel import col, select
 from recnet.auth.principal import ANONYMOUS, Principal, Role
 from recnet.auth.scopes import Scope
 from recnet.auth.visibility import (
-    Tlp,
     exact_statistics,
     may_change,
     may_read,
@@ -24,6 +23,7 @@ from recnet.clock import utcnow
 from recnet.db import Database, set_tenant
 from recnet.models import CubeCell, Record
 from recnet.schemas.statistics import REGION
+from recnet.schemas.vocabularies import TlpMarking as Tlp
 from tests.conftest import owner_database
 
 TENANTS = ("UZB", "KAZ")

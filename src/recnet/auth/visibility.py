@@ -29,29 +29,20 @@ the change feed) asks ``sees_exact_statistics`` of a cell's REF_AREA, or builds 
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from recnet.auth.principal import Principal, Role
 from recnet.auth.scopes import Scope
+from recnet.schemas.vocabularies import TlpMarking
 
-
-class Tlp(StrEnum):
-    clear = "CLEAR"
-    green = "GREEN"
-    amber = "AMBER"
-    amber_strict = "AMBER+STRICT"
-    red = "RED"
-
-
-SHARED_MARKINGS: dict[Role, frozenset[Tlp]] = {
-    Role.anonymous: frozenset({Tlp.clear}),
-    Role.researcher: frozenset({Tlp.clear}),
-    Role.partner: frozenset({Tlp.clear, Tlp.green}),
-    Role.secretariat: frozenset({Tlp.clear, Tlp.green, Tlp.amber}),
-    Role.member_state: frozenset({Tlp.clear, Tlp.green, Tlp.amber}),
+SHARED_MARKINGS: dict[Role, frozenset[TlpMarking]] = {
+    Role.anonymous: frozenset({TlpMarking.clear}),
+    Role.researcher: frozenset({TlpMarking.clear}),
+    Role.partner: frozenset({TlpMarking.clear, TlpMarking.green}),
+    Role.secretariat: frozenset({TlpMarking.clear, TlpMarking.green, TlpMarking.amber}),
+    Role.member_state: frozenset({TlpMarking.clear, TlpMarking.green, TlpMarking.amber}),
 }
 
 DRAFT = "draft"
@@ -107,7 +98,6 @@ def exact_statistics(principal: Principal, ref_area: Any) -> ColumnElement[bool]
 
 __all__ = [
     "SHARED_MARKINGS",
-    "Tlp",
     "exact_statistics",
     "may_change",
     "may_read",
