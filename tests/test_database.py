@@ -10,8 +10,8 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, select
 
 import recnet.models  # noqa: F401
-from recnet import db
 from recnet.db import Database, make_engine, normalise_url
+from recnet.db import engine as db
 from recnet.models import Organisation
 from tests.test_concurrency import admin_execute
 

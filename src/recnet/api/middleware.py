@@ -18,7 +18,8 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from recnet.db import REQUEST_UNIT, Database, RequestUnit
+from recnet.db import Database
+from recnet.db.request import REQUEST_UNIT, RequestUnit
 from recnet.errors import (
     Conflict,
     FieldError,
