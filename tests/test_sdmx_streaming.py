@@ -331,7 +331,7 @@ def test_every_streamed_route_gives_the_whole_message(
 
 
 def _sdmx1_dsd() -> Any:
-    from recnet.formats.sdmx_structure import structure_xml
+    from recnet.formats.sdmx.ml_structure import structure_xml
     from recnet.services.sdmx_structures import resolve
 
     body = structure_xml(
@@ -348,7 +348,7 @@ def _sdmx1_dsd() -> Any:
 def test_sdmx_ml_data_is_whole_far_past_the_chunk_size(kind: str, form: str) -> None:
     import pysdmx.io
 
-    from recnet.formats.sdmx_ml_data import generic_data, structure_specific_data
+    from recnet.formats.sdmx.ml_data import generic_data, structure_specific_data
 
     write = generic_data if kind == "generic" else structure_specific_data
     expected = cells(20_000, comment_size=12)
@@ -387,7 +387,7 @@ def test_sdmx_csv_1_is_whole_far_past_the_chunk_size() -> None:
 
 @pytest.mark.parametrize("kind", ["generic", "structure-specific"])
 def test_sdmx_ml_data_streams_lazily(kind: str) -> None:
-    from recnet.formats.sdmx_ml_data import generic_data, structure_specific_data
+    from recnet.formats.sdmx.ml_data import generic_data, structure_specific_data
 
     write = generic_data if kind == "generic" else structure_specific_data
     source = iter(cells(20_000))
