@@ -16,7 +16,7 @@ from recnet.api.middleware import MAX_JSON_DEPTH
 from recnet.auth.policy import ROUTE_POLICY
 from recnet.auth.principal import Role
 from recnet.db import Database
-from recnet.services.records import encode_cursor
+from recnet.schemas.paging import encode_cursor
 from tests.conftest import owner_database
 from tests.factories import practice_body
 

@@ -1,4 +1,5 @@
-"""HTTP helpers shared by the routes: content negotiation, conditional requests, links."""
+"""HTTP helpers shared by the routes: content negotiation, conditional requests (ETag, If-Match,
+If-None-Match), links."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ _LANGUAGE_RANGE = re.compile(
     r"^\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$"
 )
 _CODES = {lang.value for lang in Language}
+# The ETag of a version of a record (``version_etag``), strong or weak, as If-Match names it.
+_ETAG_VERSION = re.compile(r'^(?:W/)?"v(\d+)(?:\.[^"]*)?"$')
 
 
 def public_base(request: Request) -> str:
@@ -41,6 +44,20 @@ def preferred_languages(request: Request, lang: str | None = None) -> list[str]:
             ranked.append((-quality, position, code))
     found = [code for _, _, code in sorted(ranked)]
     return ([lang] if lang else []) + found
+
+
+def version_etag(version: int, lang: str | None) -> str:
+    """The ETag of a version of a record, in the language it is answered in."""
+    return f'"v{version}.{lang or "-"}"'
+
+
+def if_match_versions(if_match: str) -> frozenset[int] | None:
+    """The versions an If-Match header names by their ETags (``version_etag``); None for ``*``,
+    which takes whichever is current. A tag of another form names no version."""
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags:
+        return None
+    return frozenset(int(m.group(1)) for t in tags if (m := _ETAG_VERSION.match(t)))
 
 
 def _matches(if_none_match: str | None, tag: str) -> bool:

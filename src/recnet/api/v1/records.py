@@ -5,14 +5,15 @@ which FastAPI must see as real types.)
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from sqlmodel import Session
 
-from recnet.api.http import conditional, preferred_languages
+from recnet.api.http import conditional, if_match_versions, preferred_languages, version_etag
 from recnet.api.readcache import Answer, CachedReadRoute, cached_read, request_key
 from recnet.auth.principal import (
     PrincipalDep,
@@ -22,6 +23,7 @@ from recnet.auth.principal import (
     require_scopes,
 )
 from recnet.db import SessionDep
+from recnet.errors import Conflict, ValidationProblem
 from recnet.schemas.common import Page, SourceRef
 from recnet.schemas.records import Versions
 from recnet.schemas.vocabularies import (
@@ -34,8 +36,9 @@ from recnet.schemas.vocabularies import (
     TlpMarking,
     WorkingGroup,
 )
-from recnet.services import records
-from recnet.services.records import DEFAULT_LIMIT, Filters, Kind, Sort
+from recnet.services import record_reads, records
+from recnet.services.record_reads import DEFAULT_LIMIT, Sort
+from recnet.services.records import Expected, Filters, Kind
 
 IfMatch = Annotated[
     str | None, Header(max_length=200, description="ETag of the version being changed.")
@@ -48,40 +51,61 @@ RecordId = Annotated[uuid.UUID, Path(description="The record's id.")]
 MERGE_PATCH = "application/merge-patch+json"
 
 
-def record_router(kind: Kind) -> APIRouter:
-    """The complete set of operations for one kind of record."""
-    router = APIRouter(prefix=f"/{kind.plural}", tags=[kind.plural])
-    # Every route counts against the caller's rate limit; the list does it itself (it is async).
-    limited = [Depends(enforce_rate_limit)]
+def _record_path(kind: Kind, record_id: uuid.UUID | str) -> str:
+    return f"/v1/{kind.plural}/{record_id}"
+
+
+def _by_ref_path(kind: Kind, source_ref: str) -> str:
+    return f"/v1/{kind.plural}/by-ref/{source_ref}"
+
+
+def _expected(if_match: str | None) -> Expected | None:
+    """The versions a change is made against, as its If-Match names them (None without one)."""
+    return None if if_match is None else Expected(if_match_versions(if_match))
+
+
+@contextmanager
+def _pointing_to_routes(kind: Kind) -> Iterator[None]:
+    """The record rules' refusals, told with the route that does what the caller meant."""
+    try:
+        yield
+    except records.SourceRefTaken as taken:
+        raise Conflict(
+            f"Your tenant already has a {kind.name} with source_ref {taken.source_ref!r}; "
+            f"update it with PUT {_by_ref_path(kind, taken.source_ref)}."
+        ) from None
+    except records.StatusInPatch:
+        raise ValidationProblem(
+            f"Change the status with POST {_record_path(kind, '{id}')}/publish or DELETE.",
+        ) from None
+
+
+def _answer(
+    kind: Kind,
+    request: Request,
+    response: Response,
+    record: Any,
+    status_code: int = 200,
+    **headers: str,
+) -> Response:
+    """The record as the caller reads it, with the ETag of its version and language."""
+    read = record_reads.to_read(kind, record, preferred_languages(request))
+    return conditional(
+        request,
+        response,
+        read,
+        etag=version_etag(record.version, read.lang),
+        status_code=status_code,
+        headers={"Vary": "Accept-Language", **headers},
+    )
+
+
+# The route functions below carry no docstring: the summaries are given where they are added.
+
+
+def _create_route(kind: Kind) -> Callable[..., Response]:
     Create = kind.create
-    Read = kind.read
     Writer = Annotated[Any, require_scopes(kind.scope)]
-    name, plural = kind.name, kind.plural
-    errors: dict[int | str, dict[str, Any]] = {404: {"description": f"No such {name}"}}
-    write_errors: dict[int | str, dict[str, Any]] = {
-        **errors,
-        401: {"description": "No valid token"},
-        403: {"description": f"Needs {kind.scope.value}"},
-        409: {"description": "Conflict"},
-        412: {"description": "Stale If-Match"},
-        422: {"description": "Invalid record"},
-    }
-
-    def location(record_id: uuid.UUID) -> str:
-        return f"/v1/{plural}/{record_id}"
-
-    def answer(
-        request: Request, response: Response, record: Any, status_code: int = 200, **headers: str
-    ) -> Response:
-        read = records.to_read(kind, record, preferred_languages(request))
-        return conditional(
-            request,
-            response,
-            read,
-            etag=records.etag(record, read.lang),
-            status_code=status_code,
-            headers={"Vary": "Accept-Language", **headers},
-        )
 
     def create(
         request: Request,
@@ -90,48 +114,17 @@ def record_router(kind: Kind) -> APIRouter:
         principal: Writer,
         session: SessionDep,
     ) -> Response:
-        record = records.create(session, principal, kind, body.model_dump(mode="json"))  # type: ignore[attr-defined]
-        return answer(request, response, record, 201, Location=location(record.id))
+        with _pointing_to_routes(kind):
+            record = records.create(session, principal, kind, body.model_dump(mode="json"))  # type: ignore[attr-defined]
+        location = _record_path(kind, record.id)
+        return _answer(kind, request, response, record, 201, Location=location)
 
-    def read(
-        request: Request,
-        response: Response,
-        record_id: RecordId,
-        principal: PrincipalDep,
-        session: SessionDep,
-    ) -> Response:
-        return answer(request, response, records.get_visible(session, principal, kind, record_id))
+    return create
 
-    def update(
-        request: Request,
-        response: Response,
-        record_id: RecordId,
-        principal: Writer,
-        session: SessionDep,
-        patch: Annotated[dict[str, Any], Body(media_type=MERGE_PATCH)],
-        if_match: IfMatch = None,
-    ) -> Response:
-        record = records.patch(session, principal, kind, record_id, patch, if_match)
-        return answer(request, response, record)
 
-    def state_change(change: Callable[..., Any]) -> Callable[..., Response]:
-        """A route that moves a record to another status (publish, withdraw)."""
-
-        def route(
-            request: Request,
-            response: Response,
-            record_id: RecordId,
-            principal: Writer,
-            session: SessionDep,
-            if_match: IfMatch = None,
-        ) -> Response:
-            record = change(session, principal, kind, record_id, if_match)
-            return answer(request, response, record)
-
-        return route
-
-    publish = state_change(records.publish)
-    withdraw = state_change(records.withdraw)
+def _upsert_route(kind: Kind) -> Callable[..., Response]:
+    Create = kind.create
+    Writer = Annotated[Any, require_scopes(kind.scope)]
 
     def upsert(
         request: Request,
@@ -142,10 +135,67 @@ def record_router(kind: Kind) -> APIRouter:
         session: SessionDep,
     ) -> Response:
         payload = body.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
-        record, created = records.upsert_by_ref(session, principal, kind, source_ref, payload)
+        with _pointing_to_routes(kind):
+            record, created = records.upsert_by_ref(session, principal, kind, source_ref, payload)
         status_code = 201 if created else 200
-        return answer(request, response, record, status_code, Location=location(record.id))
+        location = _record_path(kind, record.id)
+        return _answer(kind, request, response, record, status_code, Location=location)
 
+    return upsert
+
+
+def _update_route(kind: Kind) -> Callable[..., Response]:
+    Writer = Annotated[Any, require_scopes(kind.scope)]
+
+    def update(
+        request: Request,
+        response: Response,
+        record_id: RecordId,
+        principal: Writer,
+        session: SessionDep,
+        patch: Annotated[dict[str, Any], Body(media_type=MERGE_PATCH)],
+        if_match: IfMatch = None,
+    ) -> Response:
+        with _pointing_to_routes(kind):
+            record = records.patch(session, principal, kind, record_id, patch, _expected(if_match))
+        return _answer(kind, request, response, record)
+
+    return update
+
+
+def _state_change_route(kind: Kind, change: Callable[..., Any]) -> Callable[..., Response]:
+    """A route that moves a record to another status (publish, withdraw)."""
+    Writer = Annotated[Any, require_scopes(kind.scope)]
+
+    def route(
+        request: Request,
+        response: Response,
+        record_id: RecordId,
+        principal: Writer,
+        session: SessionDep,
+        if_match: IfMatch = None,
+    ) -> Response:
+        record = change(session, principal, kind, record_id, _expected(if_match))
+        return _answer(kind, request, response, record)
+
+    return route
+
+
+def _read_route(kind: Kind) -> Callable[..., Response]:
+    def read(
+        request: Request,
+        response: Response,
+        record_id: RecordId,
+        principal: PrincipalDep,
+        session: SessionDep,
+    ) -> Response:
+        record = record_reads.get_visible(session, principal, kind, record_id)
+        return _answer(kind, request, response, record)
+
+    return read
+
+
+def _history_route(kind: Kind) -> Callable[..., Response]:
     def history(
         request: Request,
         response: Response,
@@ -153,9 +203,13 @@ def record_router(kind: Kind) -> APIRouter:
         principal: PrincipalDep,
         session: SessionDep,
     ) -> Response:
-        found = records.versions(session, principal, kind, record_id)
+        found = record_reads.versions(session, principal, kind, record_id)
         return conditional(request, response, Versions(items=found))
 
+    return history
+
+
+def _list_route(kind: Kind) -> Callable[..., Any]:
     async def listing(
         request: Request,
         response: Response,
@@ -206,7 +260,7 @@ def record_router(kind: Kind) -> APIRouter:
         preferred = preferred_languages(request, lang.value if lang else None)
 
         def compute(session: Session) -> Answer:
-            body = records.list_page(
+            body = record_reads.list_page(
                 session,
                 principal,
                 kind,
@@ -222,9 +276,29 @@ def record_router(kind: Kind) -> APIRouter:
             request, response, principal, request_key(request, preferred), compute
         )
 
+    return listing
+
+
+def record_router(kind: Kind) -> APIRouter:
+    """The complete set of operations for one kind of record."""
+    router = APIRouter(prefix=f"/{kind.plural}", tags=[kind.plural])
+    # Every route counts against the caller's rate limit; the list does it itself (it is async).
+    limited = [Depends(enforce_rate_limit)]
+    Read = kind.read
+    name, plural = kind.name, kind.plural
+    errors: dict[int | str, dict[str, Any]] = {404: {"description": f"No such {name}"}}
+    write_errors: dict[int | str, dict[str, Any]] = {
+        **errors,
+        401: {"description": "No valid token"},
+        403: {"description": f"Needs {kind.scope.value}"},
+        409: {"description": "Conflict"},
+        412: {"description": "Stale If-Match"},
+        422: {"description": "Invalid record"},
+    }
+
     router.add_api_route(
         "",
-        listing,
+        _list_route(kind),
         methods=["GET"],
         name=f"list_{plural}",
         response_model=Page[Read],  # type: ignore[valid-type]
@@ -233,7 +307,7 @@ def record_router(kind: Kind) -> APIRouter:
     )
     router.add_api_route(
         "",
-        create,
+        _create_route(kind),
         dependencies=limited,
         methods=["POST"],
         name=f"create_{name}",
@@ -244,7 +318,7 @@ def record_router(kind: Kind) -> APIRouter:
     )
     router.add_api_route(
         "/by-ref/{source_ref}",
-        upsert,
+        _upsert_route(kind),
         dependencies=limited,
         methods=["PUT"],
         name=f"upsert_{name}_by_ref",
@@ -257,7 +331,7 @@ def record_router(kind: Kind) -> APIRouter:
     )
     router.add_api_route(
         "/{record_id}",
-        read,
+        _read_route(kind),
         dependencies=limited,
         methods=["GET"],
         name=f"get_{name}",
@@ -267,7 +341,7 @@ def record_router(kind: Kind) -> APIRouter:
     )
     router.add_api_route(
         "/{record_id}",
-        update,
+        _update_route(kind),
         dependencies=limited,
         methods=["PATCH"],
         name=f"update_{name}",
@@ -277,7 +351,7 @@ def record_router(kind: Kind) -> APIRouter:
     )
     router.add_api_route(
         "/{record_id}",
-        withdraw,
+        _state_change_route(kind, records.withdraw),
         dependencies=limited,
         methods=["DELETE"],
         name=f"withdraw_{name}",
@@ -287,7 +361,7 @@ def record_router(kind: Kind) -> APIRouter:
     )
     router.add_api_route(
         "/{record_id}/publish",
-        publish,
+        _state_change_route(kind, records.publish),
         dependencies=limited,
         methods=["POST"],
         name=f"publish_{name}",
@@ -297,7 +371,7 @@ def record_router(kind: Kind) -> APIRouter:
     )
     router.add_api_route(
         "/{record_id}/versions",
-        history,
+        _history_route(kind),
         dependencies=limited,
         methods=["GET"],
         name=f"list_{name}_versions",
