@@ -20,7 +20,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "src" / "recnet"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # What starts recnet or wires it together: the command, the app factory, the sample data,
     # the agencies' push client.
-    ("entry points", ("recnet.__main__", "recnet.cli", "recnet.app", "recnet.demo", "recnet.push")),
+    ("entry points", ("recnet.__main__", "recnet.cli", "recnet.app", "recnet.demo")),
     # Routes, one module per area, and the documentation and explorer pages.
     ("routes", ("recnet.api.v1", "recnet.web", "recnet.docs", "recnet.explorer")),
     # What routes share: HTTP helpers (ETag, If-Match, Accept-Language), middleware, the read cache.

@@ -198,7 +198,7 @@ def test_pushing_practices_twice_makes_no_duplicates(tmp_path: Path) -> None:
 
 def test_transient_failures_are_retried_with_the_same_idempotency_key() -> None:
     """Connection errors, 5xx and 429 (honouring Retry-After) are retried; the key stays."""
-    from recnet import push
+    from recnet.cli.push import client as push
 
     seen: list[str] = []
     waits: list[float] = []

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 from recnet.app import create_app
 from recnet.auth.principal import Role
 from recnet.auth.ratelimit import RateLimiter, RedisCounter
-from recnet.cli import proxy_options
+from recnet.cli.serve import proxy_options
 from recnet.config import Settings
 from recnet.db import Database
 from tests.conftest import make_settings

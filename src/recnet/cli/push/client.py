@@ -1,23 +1,19 @@
-"""Pushing data to a recnet server from a file: statistics (CSV or Excel) and practices (JSON).
+"""The push client's side of the HTTP conversation with a recnet server.
 
-The client side of the import API, for agencies: it gets a token with the client-credentials
-grant, sends statistics in batches, each with an ``Idempotency-Key`` made from the file's content
-hash and the batch number (so running the same push again after a failure creates nothing twice),
-retries transient failures, and translates each batch's line numbers back to the file's.
+It gets a token with the client-credentials grant, cuts a statistics table into CSV batches, sends
+each with an ``Idempotency-Key`` made from the file's content hash and the batch number (so running
+the same push again after a failure creates nothing twice), retries transient failures, and
+translates each batch's line numbers back to the file's.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import importlib
 import io
-import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -53,75 +49,6 @@ class Table:
     records: list[Record]
     digest: str
     unit: str  # "line" (CSV) or "row" (Excel)
-
-
-def read_csv(path: Path) -> Table:
-    """The rows of a CSV file, each with the file line number the server would report."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise PushError(f"{path} is not UTF-8 text") from None
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header:
-        raise PushError(f"{path} is empty")
-    records = [
-        Record(reader.line_num, row)
-        for row in reader
-        if row and not (len(row) == 1 and not row[0].strip())
-    ]
-    return Table(header, records, hashlib.sha256(raw).hexdigest(), "line")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def read_xlsx(path: Path) -> Table:
-    """The first sheet of an Excel workbook: the header row names the columns."""
-    try:
-        openpyxl: Any = importlib.import_module("openpyxl")
-    except ImportError:
-        raise PushError("reading .xlsx needs openpyxl: pip install 'recnet[xlsx]'") from None
-    raw = path.read_bytes()
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a bad file
-        raise PushError(f"{path} is not a readable .xlsx workbook: {exc}") from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        first = next(rows, None)
-        if first is None:
-            raise PushError(f"{path}: the first sheet is empty")
-        header = [_cell(v) for v in first]
-        while header and not header[-1]:
-            header.pop()
-        records = []
-        for number, row in enumerate(rows, start=2):
-            values = [_cell(v) for v in row[: len(header)]]
-            if any(values):
-                records.append(Record(number, values + [""] * (len(header) - len(values))))
-    finally:
-        workbook.close()
-    return Table(header, records, hashlib.sha256(raw).hexdigest(), "row")
-
-
-def read_table(path: Path) -> Table:
-    """A statistics file by its extension: .csv, or .xlsx (first sheet)."""
-    if not path.is_file():
-        raise PushError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return read_csv(path)
-    if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path)
-    raise PushError(f"{path}: push statistics reads .csv or .xlsx files")
 
 
 @dataclass(frozen=True)
@@ -326,53 +253,3 @@ def _detail(response: httpx.Response) -> str:
             detail += "; " + "; ".join(str(e) for e in errors[:10])
         return detail
     return str(document)[:200]
-
-
-def total(results: Sequence[BatchResult]) -> dict[str, int]:
-    """The counts of every batch added up."""
-    summed: dict[str, int] = {}
-    for result in results:
-        for name, value in result.counts.items():
-            summed[name] = summed.get(name, 0) + int(value)
-    return summed
-
-
-def describe(result: BatchResult, unit: str) -> list[str]:
-    """A batch's result as lines of text for a person."""
-    counts = " ".join(f"{k}={v}" for k, v in result.counts.items())
-    replay = " (replayed: already sent)" if result.replayed else ""
-    lines = [
-        f"batch {result.number} ({unit}s {result.first}-{result.last}): "
-        f"{result.status}{replay} {counts}".rstrip()
-    ]
-    if result.detail:
-        lines.append(f"  {result.detail}")
-    for conflict in result.conflicts:
-        listed = conflict.get("rows", [])
-        rows = f"{unit}{'s' if len(listed) != 1 else ''} " + ", ".join(str(r) for r in listed)
-        more = conflict.get("count", 0) - len(conflict.get("rows", []))
-        column = f" [{conflict['column']}]" if conflict.get("column") else ""
-        lines.append(
-            f"  {conflict.get('severity', '').upper()} {conflict.get('code')}{column}: "
-            f"{conflict.get('message')} — {rows}" + (f" and {more} more" if more else "")
-        )
-    return lines
-
-
-def read_practices(path: Path) -> list[dict[str, Any]]:
-    """A JSON array of practice bodies, each with its ``source_ref``."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PushError(f"{path}: no such file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PushError(f"{path} is not JSON: {exc}") from None
-    if not isinstance(document, list) or not all(isinstance(d, dict) for d in document):
-        raise PushError(f"{path} must hold a JSON array of practice objects")
-    missing = [i + 1 for i, d in enumerate(document) if not d.get("source_ref")]
-    if missing:
-        raise PushError(f"{path}: items without source_ref: {missing[:20]}")
-    refs = [str(d["source_ref"]) for d in document]
-    if len(set(refs)) != len(refs):
-        raise PushError(f"{path}: the same source_ref appears more than once")
-    return document
