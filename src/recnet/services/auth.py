@@ -47,12 +47,8 @@ class OAuthError(ProblemError):
 
 
 def invalid_client() -> OAuthError:
-    return OAuthError(
-        "invalid_client",
-        "Client authentication failed.",
-        status=401,
-        headers={"WWW-Authenticate": 'Basic realm="recnet"'},
-    )
+    """Client authentication failed (401; the route adds the challenge HTTP asks for)."""
+    return OAuthError("invalid_client", "Client authentication failed.", status=401)
 
 
 @dataclass(frozen=True)

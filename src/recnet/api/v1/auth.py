@@ -24,6 +24,8 @@ public_router = APIRouter(prefix="/auth", tags=["auth"])
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 FormText = Annotated[str | None, Form(max_length=512)]
+# RFC 6749 §5.2: a 401 invalid_client names the scheme the client may authenticate with.
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="recnet"'}
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -82,26 +84,31 @@ def issue_token(
     scope: FormText = None,
 ) -> TokenResponse:
     """Exchange client credentials (form fields or HTTP Basic) for an access token."""
-    basic = _basic_credentials(request)
-    if basic is not None:
-        if client_id is not None or client_secret is not None:
-            raise OAuthError("invalid_request", "Use either HTTP Basic or form credentials.")
-        client_id, client_secret = basic
-    state = request.app.state
-    token = auth.grant(
-        session,
-        state.settings,
-        state.keyring,
-        state.limiter,
-        TokenRequest(
-            grant_type=grant_type,
-            client_id=client_id,
-            client_secret=client_secret,
-            scope=scope,
-            address=request.client.host if request.client else None,
-        ),
-        due,
-    )
+    try:
+        basic = _basic_credentials(request)
+        if basic is not None:
+            if client_id is not None or client_secret is not None:
+                raise OAuthError("invalid_request", "Use either HTTP Basic or form credentials.")
+            client_id, client_secret = basic
+        state = request.app.state
+        token = auth.grant(
+            session,
+            state.settings,
+            state.keyring,
+            state.limiter,
+            TokenRequest(
+                grant_type=grant_type,
+                client_id=client_id,
+                client_secret=client_secret,
+                scope=scope,
+                address=request.client.host if request.client else None,
+            ),
+            due,
+        )
+    except OAuthError as refused:
+        if refused.status_code == 401:  # invalid_client
+            refused.headers.update(BASIC_CHALLENGE)
+        raise
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return token
