@@ -122,7 +122,7 @@ def _deliver(
 
     from recnet.db import Database
     from recnet.logs import configure_logging
-    from recnet.services.webhooks import Worker
+    from recnet.workers.webhooks import Worker
 
     # One connection per delivery thread, and one for the loop.
     settings = settings.model_copy(update={"db_pool_size": settings.webhook_concurrency + 1})
