@@ -42,7 +42,7 @@ from recnet.auth.scopes import ALLOWED, Scope
 from recnet.config import Settings
 from recnet.db import Database, set_tenant
 from recnet.errors import NotFound
-from recnet.models import OrganisationKind
+from recnet.schemas.vocabularies import OrganisationKind
 from recnet.services import clients, records, statistics
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES

@@ -10,7 +10,8 @@ from recnet.auth.principal import Principal, Role
 from recnet.auth.scopes import ALLOWED
 from recnet.db import Database, set_tenant
 from recnet.errors import NotFound
-from recnet.models import OrganisationKind, Record
+from recnet.models import Record
+from recnet.schemas.vocabularies import OrganisationKind
 from recnet.services import clients, records
 from recnet.services.records import Kind
 

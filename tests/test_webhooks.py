@@ -27,7 +27,8 @@ from recnet.clock import utcnow
 from recnet.config import Settings
 from recnet.db import Database
 from recnet.errors import ValidationProblem
-from recnet.models import Event, IdempotencyKey, OrganisationKind, Subscription
+from recnet.models import Event, IdempotencyKey, Subscription
+from recnet.schemas.vocabularies import OrganisationKind
 from recnet.services import clients, webhooks
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES

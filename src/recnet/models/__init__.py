@@ -8,9 +8,6 @@ from recnet.models.record import Record, RecordTag
 from recnet.models.statistics import CubeCell, CubeHistory, Observation
 from recnet.models.subscription import Delivery, Subscription
 
-# Its home is the published vocabularies; named here too for callers that take it with the tables.
-from recnet.schemas.vocabularies import OrganisationKind
-
 __all__ = [
     "ApiClient",
     "CubeCell",
@@ -20,7 +17,6 @@ __all__ = [
     "IdempotencyKey",
     "Observation",
     "Organisation",
-    "OrganisationKind",
     "Record",
     "RecordTag",
     "SigningKey",

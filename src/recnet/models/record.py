@@ -15,11 +15,10 @@ from sqlmodel import Field, SQLModel
 
 from recnet.clock import utcnow
 from recnet.models.types import JSONDocument, UTCDateTime
-from recnet.schemas.vocabularies import RecordStatus, TlpMarking
+from recnet.schemas.vocabularies import RECORD_KINDS, RecordStatus, TlpMarking
 
 TLP_MARKINGS = tuple(t.value for t in TlpMarking)
 STATUSES = tuple(s.value for s in RecordStatus)
-KINDS = ("practice", "programme")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -29,7 +28,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class Record(SQLModel, table=True):
     __tablename__ = "records"
     __table_args__ = (
-        CheckConstraint(_in("kind", KINDS), name="ck_records_kind"),
+        CheckConstraint(_in("kind", RECORD_KINDS), name="ck_records_kind"),
         CheckConstraint(_in("tlp", TLP_MARKINGS), name="ck_records_tlp"),
         CheckConstraint(_in("status", STATUSES), name="ck_records_status"),
         UniqueConstraint("kind", "tenant", "source_ref", name="uq_records_source_ref"),

@@ -8,6 +8,7 @@ them at ``GET /v1/vocabularies``. Codes never change within v1; labels may be im
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final, Literal, get_args
 
 
 class Term(StrEnum):
@@ -175,6 +176,12 @@ class OrganisationKind(StrEnum):
     secretariat = "secretariat"
     partner = "partner"
     researcher = "researcher"
+
+
+# The kinds of shared record: codes (no labels), as a Literal so that every schema and route that
+# names them publishes the same plain string enum. ``RECORD_KINDS`` is the same list as values.
+RecordKind = Literal["practice", "programme"]
+RECORD_KINDS: Final[tuple[str, ...]] = get_args(RecordKind)
 
 
 VOCABULARIES: dict[str, tuple[type[Term], str, str]] = {
