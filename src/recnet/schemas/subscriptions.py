@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
 from recnet.schemas.common import Input, ReadModel
-
-FeedKind = Literal["practice", "programme", "statistics"]
+from recnet.schemas.feeds import FeedKind
 
 
 class SubscriptionInput(Input):

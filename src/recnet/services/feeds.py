@@ -27,9 +27,15 @@ from sqlmodel import Session, col
 from recnet.auth.principal import Principal
 from recnet.auth.visibility import may_read, readable, sees_exact_statistics
 from recnet.models import CubeCell, Event
+from recnet.schemas.feeds import (
+    FEED_KINDS,
+    ChangeItem,
+    RemovalChange,
+    StatisticsChange,
+    UpsertChange,
+)
+from recnet.schemas.vocabularies import RECORD_KINDS
 
-RECORD_KINDS = ("practice", "programme")
-KINDS = (*RECORD_KINDS, "statistics")
 MAX_LIMIT = 500
 # Events looked at per request, visible or not: bounds the work of one page.
 MAX_SCAN = 2000
@@ -40,7 +46,7 @@ _KEY_LOOKUP_LIMIT = 1000
 
 @dataclass(frozen=True)
 class FeedPage:
-    items: list[dict[str, Any]]
+    items: list[ChangeItem]
     last_seq: int
     has_more: bool
 
@@ -93,36 +99,51 @@ def _readable(principal: Principal, state: tuple[str | None, str | None, str | N
     return may_read(principal, tenant=tenant or "", tlp=tlp or "RED", status=status or "")
 
 
-def _record_item(event: Any, kind: str) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "type": kind,
-        "kind": event.kind,
-        "action": event.action,
-        "record_id": str(event.record_id),
-        "version": event.version,
-        "occurred_at": event.occurred_at.isoformat(),
-    }
+def _upsert(event: Any, record: Any) -> UpsertChange:
+    return UpsertChange(
+        seq=event.seq,
+        type="upsert",
+        kind=event.kind,
+        action=event.action,
+        record_id=str(event.record_id),
+        version=event.version,
+        occurred_at=event.occurred_at.isoformat(),
+        record=record,
+    )
+
+
+def _removal(event: Any) -> RemovalChange:
+    return RemovalChange(
+        seq=event.seq,
+        type="removal",
+        kind=event.kind,
+        action=event.action,
+        record_id=str(event.record_id),
+        version=event.version,
+        occurred_at=event.occurred_at.isoformat(),
+    )
 
 
 def _statistics_item(
     session: Session, principal: Principal, event: Any, payload: dict[str, Any]
-) -> dict[str, Any]:
+) -> StatisticsChange:
     tenant = event.tenant or ""
-    columns = payload.get("columns", [])
     changes: list[list[Any]] = payload.get("changes", [])
-    item: dict[str, Any] = {
-        "seq": event.seq,
-        "type": "statistics",
-        "kind": "statistics",
-        "action": event.action,
-        "ref_area": tenant,
-        "occurred_at": event.occurred_at.isoformat(),
-        "columns": [*columns, "CONF_STATUS"],
-    }
+
+    def item(rows: list[list[Any]]) -> StatisticsChange:
+        return StatisticsChange(
+            seq=event.seq,
+            type="statistics",
+            kind="statistics",
+            action=event.action,
+            ref_area=tenant,
+            occurred_at=event.occurred_at.isoformat(),
+            columns=[*payload.get("columns", []), "CONF_STATUS"],
+            changes=rows,
+        )
+
     if sees_exact_statistics(principal, tenant):
-        item["changes"] = [[*change, "F"] for change in changes]
-        return item
+        return item([[*change, "F"] for change in changes])
     # Below the owner's level: the figures as published now (withheld ones null), never exact.
     # Small imports look up just their keys; large ones read their indicators whole.
     key_columns: list[Any] = [
@@ -140,10 +161,9 @@ def _statistics_item(
     else:
         query = query.where(col(CubeCell.indicator).in_(sorted({c[0] for c in changes})))
     published = {tuple(row[:5]): (row[5], row[6]) for row in session.execute(query)}
-    item["changes"] = [
-        [*change[:5], *published.get(tuple(change[:5]), (None, "F"))] for change in changes
-    ]
-    return item
+    return item(
+        [[*change[:5], *published.get(tuple(change[:5]), (None, "F"))] for change in changes]
+    )
 
 
 # The events' columns; the payload (the stored JSON text, parsed only where it is needed) is
@@ -186,13 +206,13 @@ def page(
     *,
     after: int,
     limit: int,
-    kinds: Sequence[str] = KINDS,
+    kinds: Sequence[str] = FEED_KINDS,
     embedded: bool = False,
 ) -> FeedPage:
     """The reader's items after sequence ``after``. With ``embedded``, an upsert's record is
     the stored JSON as an ``orjson.Fragment`` (for answers serialised by orjson), not a dict."""
     limit = max(1, min(limit, MAX_LIMIT))
-    items: list[dict[str, Any]] = []
+    items: list[ChangeItem] = []
     last, scanned = after, 0
     while len(items) < limit and scanned < MAX_SCAN:
         rows = session.execute(_events_after(principal, last, kinds)).all()
@@ -228,9 +248,9 @@ def page(
                 if event.payload is None:  # readable() is may_read() in SQL: never
                     raise RuntimeError(f"event {event.seq}: the two visibility rules differ")
                 record = orjson.Fragment(event.payload) if embedded else orjson.loads(event.payload)
-                items.append({**_record_item(event, "upsert"), "record": record})
+                items.append(_upsert(event, record))
             elif previous is not None and _readable(principal, previous):
-                items.append(_record_item(event, "removal"))
+                items.append(_removal(event))
         if last == batch[-1].seq and not beyond:
             return FeedPage(items=items, last_seq=last, has_more=False)
     # Stopped inside a batch, or at its end with more read beyond it.
@@ -246,4 +266,4 @@ def replay(items: Iterable[dict[str, Any]], replica: dict[str, dict[str, Any]]) 
             replica.pop(item["record_id"], None)
 
 
-__all__ = ["KINDS", "FeedPage", "page", "replay", "uuid"]
+__all__ = ["FeedPage", "page", "replay", "uuid"]

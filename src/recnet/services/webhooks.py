@@ -30,8 +30,8 @@ from recnet.config import Settings
 from recnet.errors import NotFound, ValidationProblem
 from recnet.models import Delivery, Event, Subscription
 from recnet.repositories import clients
+from recnet.schemas.feeds import FEED_KINDS
 from recnet.schemas.vocabularies import OrganisationKind
-from recnet.services import feeds
 
 ACTIVE, FAILING, DISABLED = "active", "failing", "disabled"
 MAX_SUBSCRIPTIONS_PER_CLIENT = 20
@@ -122,9 +122,9 @@ def create(
     """A subscription of the caller's client; it receives the events after this moment."""
     assert principal.client_id is not None
     check_callback_url(callback_url, settings)
-    unknown = set(kinds) - set(feeds.KINDS)
+    unknown = set(kinds) - set(FEED_KINDS)
     if unknown or not kinds:
-        raise ValidationProblem(f"kinds are one or more of {', '.join(feeds.KINDS)}.")
+        raise ValidationProblem(f"kinds are one or more of {', '.join(FEED_KINDS)}.")
     count = session.exec(
         select(func.count())
         .select_from(Subscription)
@@ -141,7 +141,7 @@ def create(
         id=subscription_id,
         client_id=principal.client_id,
         callback_url=callback_url,
-        kinds=[k for k in feeds.KINDS if k in kinds],
+        kinds=[k for k in FEED_KINDS if k in kinds],
         description=description,
         secret=encrypt_webhook_secret(settings, subscription_id, secret),
         delivered_seq=head,

@@ -40,6 +40,7 @@ from recnet.config import Settings
 from recnet.db import Database, set_tenant
 from recnet.errors import ValidationProblem
 from recnet.models import Delivery, Subscription
+from recnet.schemas.feeds import ChangeItem
 from recnet.services import feeds
 from recnet.services.webhooks import ACTIVE, DISABLED, FAILING, checked_target, principal_for
 
@@ -64,7 +65,7 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def encode(item: dict[str, Any]) -> bytes:
+def encode(item: ChangeItem) -> bytes:
     return json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
@@ -94,7 +95,7 @@ class Worker:
         self._running: dict[uuid.UUID, Future[None]] = {}
         self._lock = threading.Lock()
         # A hook for tests: called after a 2xx, before the cursor is saved.
-        self.after_post: Callable[[Subscription, dict[str, Any]], None] | None = None
+        self.after_post: Callable[[Subscription, ChangeItem], None] | None = None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -257,7 +258,7 @@ class Worker:
             if not page.has_more:
                 return
 
-    def _post(self, subscription: Subscription, secret: str, item: dict[str, Any]) -> Outcome:
+    def _post(self, subscription: Subscription, secret: str, item: ChangeItem) -> Outcome:
         try:
             target = checked_target(subscription.callback_url, self.settings)
         except ValidationProblem as exc:

@@ -12,7 +12,6 @@ import anyio
 import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from recnet.api.http import conditional, preferred_languages, public_base
@@ -31,6 +30,7 @@ from recnet.db import Database, SessionDep
 from recnet.errors import Forbidden, Unauthorized, ValidationProblem
 from recnet.formats.feeds import ATOM, JSON_FEED, FeedEntry, atom, json_feed
 from recnet.models import Record
+from recnet.schemas.feeds import FEED_KINDS, ChangePage
 from recnet.schemas.vocabularies import Language
 from recnet.services import events, feeds, records
 from recnet.services.practices import PRACTICES
@@ -40,19 +40,6 @@ from recnet.services.records import Filters, Kind
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 MAX_WAIT = 30.0
 POLL_EVERY = 0.5
-
-
-class ChangePage(BaseModel):
-    """Changes after a cursor, in the log's order, as the caller may see them."""
-
-    items: list[dict[str, object]] = Field(
-        description="upsert (the record as it now is), removal (no longer visible to you), "
-        "or statistics (what changed, with the figures you may see)."
-    )
-    next_cursor: str = Field(
-        description="Pass as `after` to continue; it moves even past events you may not see."
-    )
-    has_more: bool
 
 
 @router.get("/changes", response_model=ChangePage, responses={304: {}, 401: {}, 403: {}, 422: {}})
@@ -86,9 +73,9 @@ async def get_changes(
         start = events.parse_seq(after) if after is not None else 0
     except ValidationProblem:
         raise ValidationProblem("after must be a cursor this service gave out.") from None
-    chosen = tuple(k for k in (kinds or ",".join(feeds.KINDS)).split(",") if k)
-    if not set(chosen) <= set(feeds.KINDS):
-        raise ValidationProblem(f"kinds are {', '.join(feeds.KINDS)}.")
+    chosen = tuple(k for k in (kinds or ",".join(FEED_KINDS)).split(",") if k)
+    if not set(chosen) <= set(FEED_KINDS):
+        raise ValidationProblem(f"kinds are {', '.join(FEED_KINDS)}.")
     database: Database = request.app.state.database
 
     token = bearer_token(request)
