@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -26,6 +27,7 @@ from recnet.errors import (
     InternalError,
     PayloadTooLarge,
     ProblemError,
+    Unauthorized,
     ValidationProblem,
     database_unavailable,
     is_database_unavailable,
@@ -298,8 +300,10 @@ class IdempotencyMiddleware:
         state = scope["app"].state
         database: Database = state.database
         path = scope["path"]
-        async with database.admission():
-            owner = await anyio.to_thread.run_sync(_owner, state, scope)
+        try:
+            owner = await database.run(lambda session: _owner(session, state, scope), write=False)
+        except Unauthorized:
+            owner = None
         if owner is None:  # an unacceptable token: the route itself answers 401
             return await _captured(self.app, scope, receive)
         request_hash = idempotency.fingerprint(
@@ -309,6 +313,9 @@ class IdempotencyMiddleware:
             _header(scope, b"content-type") or "",
             body,
         )
+        # Not ``database.run``: this unit spans the app's whole run and is committed after it,
+        # together with the answer kept (``RequestUnit``), so it is opened and ended by hand,
+        # each step in a worker thread while the slot is held.
         async with database.admission():
             unit = RequestUnit(database)
             try:
@@ -469,10 +476,10 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _owner(state: Any, scope: Scope) -> str | None:
-    """Whose key it is: the client (its token fully checked), or the address if anonymous."""
+def _owner(session: Session, state: Any, scope: Scope) -> str | None:
+    """Whose key it is: the client (its token fully checked), or the address if anonymous.
+    None for a malformed Authorization header; ``Unauthorized`` for an unacceptable token."""
     from recnet.auth.principal import resolve
-    from recnet.errors import Unauthorized
 
     authorization = _header(scope, b"authorization")
     if authorization is None:
@@ -481,9 +488,5 @@ def _owner(state: Any, scope: Scope) -> str | None:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    try:
-        with state.database.transaction(write=False) as session:
-            principal = resolve(session, state.settings, state.keyring, token.strip())
-    except Unauthorized:
-        return None
+    principal = resolve(session, state.settings, state.keyring, token.strip())
     return f"client:{principal.client_id}"

@@ -35,9 +35,9 @@ from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio.to_thread
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 
 from recnet.api.http import conditional, preferred_languages
 from recnet.auth.principal import ANONYMOUS, Principal, count_request
@@ -94,8 +94,7 @@ class HeadWatch:
             flight.task = asyncio.ensure_future(self._read())
 
     async def _read(self) -> int:
-        async with self.database.admission():
-            return await anyio.to_thread.run_sync(self.database.event_head)
+        return await self.database.run(self.database.event_head, write=False)
 
 
 @dataclass
@@ -237,15 +236,13 @@ async def cached_read(
         kept = cache.get(full_key, await cache.watch.head())
     if kept is None:
 
-        def work() -> tuple[int, Answer]:
-            with database.transaction(write=False) as session:
-                set_tenant(session, principal.tenant)
-                # First: the answer is then at least as new as the head it is kept under.
-                head = database.event_head(session) if cache.enabled else -1
-                return head, compute(session)
+        def work(session: Session) -> tuple[int, Answer]:
+            set_tenant(session, principal.tenant)
+            # First: the answer is then at least as new as the head it is kept under.
+            head = database.event_head(session) if cache.enabled else -1
+            return head, compute(session)
 
-        async with database.admission():
-            head, answer = await anyio.to_thread.run_sync(work)
+        head, answer = await database.run(work, write=False)
         kept = cache.put(full_key, head, answer) if cache.enabled else _Kept(answer, answer.etag, 0)
     return _answer(request, response, kept)
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import Depends, Request, Response
 from sqlmodel import Session
 
@@ -15,7 +14,7 @@ from recnet.auth.ratelimit import RateLimiter, client_key
 from recnet.auth.scopes import ALLOWED, Scope
 from recnet.auth.tokens import TokenError, credential_version, verify
 from recnet.config import Settings
-from recnet.db import SessionDep, set_tenant
+from recnet.db import Database, SessionDep, set_tenant
 from recnet.errors import Forbidden, TooManyRequests, Unauthorized
 from recnet.repositories import clients
 from recnet.schemas.vocabularies import OrganisationKind
@@ -202,11 +201,7 @@ async def principal_of(request: Request) -> Principal:
     if token is None:
         return ANONYMOUS
     state = request.app.state
-    database = state.database
-    async with database.admission():
-
-        def work() -> Principal:
-            with database.transaction(write=False) as session:
-                return resolve(session, state.settings, state.keyring, token)
-
-        return await anyio.to_thread.run_sync(work)
+    database: Database = state.database
+    return await database.run(
+        lambda session: resolve(session, state.settings, state.keyring, token), write=False
+    )

@@ -1,7 +1,7 @@
 """The database: engines per dialect, the unit of work, admission, bulk writes, migrations.
 
 - ``engine``: engines and their dialect set-up, URL normalisation, the session's tenant;
-- ``database``: ``Database`` (sessions, units of work, admission slots);
+- ``database``: ``Database`` (sessions, admission slots, ``run``: slot + thread + transaction);
 - ``request``: the request's unit of work as FastAPI dependencies (``SessionDep``);
 - ``bulk``: many rows at the driver's full speed (binary COPY on PostgreSQL);
 - ``migrate``: the Alembic scripts and ``upgrade``.

@@ -1,14 +1,21 @@
-"""The database as the app holds it: sessions, units of work, admission slots, the schema."""
+"""The database as the app holds it: sessions, units of work, admission slots, the schema.
+
+``Database.run`` is the one way to do a piece of work apart from a request's own session: take an
+admission slot, run it in a worker thread, in a transaction of its own (``Database.stream`` for
+work that yields its result in chunks).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar, cast
 
 import anyio
+import anyio.to_thread
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
@@ -19,6 +26,10 @@ from sqlmodel import Session
 from recnet.config import Settings
 from recnet.db.engine import WRITE_INTENT, make_engine
 from recnet.db.migrate import alembic_config
+
+T = TypeVar("T")
+
+_DONE = object()  # what ``next`` gives when a stream's parts run out
 
 _EVENT_HEAD = text("SELECT coalesce(max(seq), 0) FROM events")
 
@@ -90,6 +101,39 @@ class Database:
     def transaction(self, write: bool = True) -> Iterator[Session]:
         """``session()`` as a context manager, for work outside a request (CLI, tests)."""
         yield from self.session(write)
+
+    async def run(self, fn: Callable[[Session], T], *, write: bool) -> T:
+        """``fn(session)`` in a unit of work of its own, in a worker thread, once an admission
+        slot is free (see ``admission``): for work apart from a request's own session.
+
+        ``write`` declares that ``fn`` will change data, as for ``session``.
+        """
+
+        def work() -> T:
+            with self.transaction(write) as session:
+                return fn(session)
+
+        async with self.admission():
+            return await anyio.to_thread.run_sync(work)
+
+    async def stream(
+        self, fn: Callable[[Session], Iterator[T]], *, write: bool = False
+    ) -> AsyncIterator[T]:
+        """``run`` for work that yields its result in parts (an export of any size): each part
+        is made in a worker thread, all in one unit of work, which holds its slot until the last
+        part is taken or the consumer stops."""
+
+        def parts() -> Generator[T, None, None]:
+            with self.transaction(write) as session:
+                yield from fn(session)
+
+        async with self.admission():
+            iterator = parts()
+            try:
+                while (part := await anyio.to_thread.run_sync(next, iterator, _DONE)) is not _DONE:
+                    yield cast(T, part)
+            finally:
+                await anyio.to_thread.run_sync(iterator.close)
 
     def event_head(self, session: Session | None = None) -> int:
         """The event log's highest sequence number (0 when empty): it moves on every change.

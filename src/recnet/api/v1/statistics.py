@@ -15,6 +15,7 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlmodel import Session
 
 from recnet.api.http import conditional, preferred_languages
 from recnet.api.v1.sdmx_negotiation import NotAcceptable
@@ -177,29 +178,19 @@ def _stream(
 ) -> AsyncIterator[bytes]:
     """Chunks of an export of any size: rows are read in batches, encoded as they come."""
 
-    def chunks() -> Generator[bytes, None, None]:
-        with database.transaction(write=False) as session:
-            if encode is sdmx.plain_csv and statistics.copies_csv(filters):
-                # Made whole by the database: several times faster than row by row here.
-                lines = statistics.csv_in_database(session, principal, filters)
-                yield from sdmx.csv_with_header(lines)
-                return
-            result = session.execute(
-                statistics.cube_query(filters), execution_options={"yield_per": 2000}
-            )
-            yield from encode(_as_sdmx(statistics.published(principal, result, filters)))
+    def chunks(session: Session) -> Generator[bytes, None, None]:
+        if encode is sdmx.plain_csv and statistics.copies_csv(filters):
+            # Made whole by the database: several times faster than row by row here.
+            lines = statistics.csv_in_database(session, principal, filters)
+            yield from sdmx.csv_with_header(lines)
+            return
+        result = session.execute(
+            statistics.cube_query(filters), execution_options={"yield_per": 2000}
+        )
+        yield from encode(_as_sdmx(statistics.published(principal, result, filters)))
 
-    async def body() -> AsyncIterator[bytes]:
-        # The export holds a connection while it streams: it takes a slot like a request.
-        async with database.admission():
-            iterator = chunks()
-            try:
-                while (chunk := await anyio.to_thread.run_sync(next, iterator, None)) is not None:
-                    yield chunk
-            finally:
-                await anyio.to_thread.run_sync(iterator.close)
-
-    return body()
+    # The export holds a connection while it streams: it takes a slot like a request.
+    return database.stream(chunks, write=False)
 
 
 def _encoder(
