@@ -9,7 +9,6 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 import anyio
-import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import Session
@@ -81,22 +80,18 @@ async def get_changes(
     token = bearer_token(request)
     state = request.app.state
 
-    def read() -> feeds.FeedPage:
-        with database.transaction(write=False) as session:
-            # The client as it is now, at every look: a long poll ends (401) on the first look
-            # after its client is disabled or its secret rotated.
-            current = resolve(session, state.settings, state.keyring, token or "")
-            if not current.has(Scope.feeds_read):
-                raise Forbidden("The change feed needs the scope feeds:read.")
-            return feeds.page(
-                session, current, after=start, limit=limit, kinds=chosen, embedded=True
-            )
+    def read(session: Session) -> feeds.FeedPage:
+        # The client as it is now, at every look: a long poll ends (401) on the first look
+        # after its client is disabled or its secret rotated.
+        current = resolve(session, state.settings, state.keyring, token or "")
+        if not current.has(Scope.feeds_read):
+            raise Forbidden("The change feed needs the scope feeds:read.")
+        return feeds.page(session, current, after=start, limit=limit, kinds=chosen, embedded=True)
 
     deadline = anyio.current_time() + wait
     while True:
         # Each look takes a database slot only while it reads; the wait between holds none.
-        async with database.admission():
-            found = await anyio.to_thread.run_sync(read)
+        found = await database.run(read, write=False)
         if found.items or found.has_more or anyio.current_time() >= deadline:
             break
         start = found.last_seq
