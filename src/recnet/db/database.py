@@ -8,7 +8,7 @@ work that yields its result in chunks).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -118,7 +118,7 @@ class Database:
 
     async def stream(
         self, fn: Callable[[Session], Iterator[T]], *, write: bool = False
-    ) -> AsyncIterator[T]:
+    ) -> AsyncGenerator[T, None]:
         """``run`` for work that yields its result in parts (an export of any size): each part
         is made in a worker thread, all in one unit of work, which holds its slot until the last
         part is taken or the consumer stops."""
