@@ -303,7 +303,7 @@ def write_records(database: Database, rng: random.Random, practices: int, progra
                 set_tenant(session, tenant)
                 patch = {"summary": multilingual(rng, tenant, False, 1)}
                 patch["summary"]["en"] += f" (update {number})"
-                records.patch(session, agency(tenant), kind, record_id, patch, "*")
+                records.patch(session, agency(tenant), kind, record_id, patch, records.ANY_VERSION)
                 events += 1
     return events
 
