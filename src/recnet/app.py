@@ -11,11 +11,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from recnet import __version__
-from recnet.api.middleware import (
-    BodyLimitMiddleware,
-    IdempotencyMiddleware,
-    RequestContextMiddleware,
-)
+from recnet.api.idempotency import IdempotencyMiddleware
+from recnet.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from recnet.api.readcache import ReadCache
 from recnet.api.v1.router import router as v1_router
 from recnet.api.v1.statistics import IMPORT_PATH

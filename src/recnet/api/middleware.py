@@ -18,7 +18,6 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recnet.api.asgi import CLIENT_GONE, client_gone, replaying
-from recnet.api.idempotency import IdempotencyMiddleware
 from recnet.errors import (
     FieldError,
     InternalError,
@@ -230,7 +229,6 @@ class BodyLimitMiddleware:
 __all__ = [
     "MAX_JSON_DEPTH",
     "BodyLimitMiddleware",
-    "IdempotencyMiddleware",
     "RequestContextMiddleware",
     "json_depth",
 ]

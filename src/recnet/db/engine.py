@@ -87,7 +87,7 @@ def _configure_postgresql(engine: Engine, role: str) -> None:
 
 def _json_text(value: Any) -> str:
     """JSON columns as compact UTF-8 text: lists embed stored documents as they are (see
-    ``services.records.list_page``), and escaped Cyrillic would nearly double their size."""
+    ``services.record_reads.list_page``), and escaped Cyrillic would nearly double their size."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -26,7 +26,7 @@ class Subscription(SQLModel, table=True):
     callback_url: str = Field(max_length=2000)
     kinds: list[str] = Field(sa_column=Column(JSONDocument, nullable=False))
     description: str | None = Field(default=None, max_length=500)
-    # The signing secret, encrypted with the server secret (see services/webhooks.py).
+    # The signing secret, encrypted with the server secret (see auth/secrets.py).
     secret: str = Field(sa_column=Column(Text, nullable=False))
     # active, failing (retries exhausted) or disabled (its client was disabled).
     status: str = Field(default="active", max_length=16)

@@ -32,6 +32,7 @@ from recnet.models import Record
 from recnet.repositories import records as repository
 from recnet.repositories.records import Filters as Filters
 from recnet.schemas.records import RecordMeta
+from recnet.schemas.vocabularies import RecordKind
 from recnet.services import events
 
 # Where they were before reading moved apart (the change feed lists records through them).
@@ -45,7 +46,7 @@ SERVER_FIELDS = ("tlp", "source_ref")
 class Kind:
     """What makes practices and programmes differ."""
 
-    name: str
+    name: RecordKind
     plural: str
     create: type[BaseModel]
     document: type[BaseModel]

@@ -11,7 +11,7 @@ from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES
 from recnet.services.records import Kind
 
-KINDS: dict[str, Kind] = {"practice": PRACTICES, "programme": PROGRAMMES}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (PRACTICES, PROGRAMMES)}
 
 
 def vocabulary(name: str) -> Vocabulary:

@@ -9,8 +9,8 @@ from typing import Annotated
 from urllib.parse import unquote
 
 import anyio
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Form, Request, Response
+from sqlmodel import Session
 
 from recnet.auth import keys
 from recnet.auth.principal import AuthenticatedDep
@@ -43,10 +43,9 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
-def _record_apart(database: Database, due: list[RepeatedFailures]) -> None:
-    with database.transaction() as session:
-        for notice in due:
-            auth.record_repeated_failures(session, notice)
+def _record_apart(session: Session, due: list[RepeatedFailures]) -> None:
+    for notice in due:
+        auth.record_repeated_failures(session, notice)
 
 
 async def repeated_failures(request: Request) -> AsyncIterator[list[RepeatedFailures]]:
@@ -62,8 +61,7 @@ async def repeated_failures(request: Request) -> AsyncIterator[list[RepeatedFail
             database: Database = request.app.state.database
             with anyio.CancelScope(shield=True):
                 try:
-                    async with database.admission():
-                        await anyio.to_thread.run_sync(_record_apart, database, due)
+                    await database.run(lambda session: _record_apart(session, due), write=True)
                 except Exception:  # the answer stands; the failures are in the log regardless
                     security_log.exception("could not record repeated failed token requests")
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
 from recnet.api.http import conditional
 from recnet.schemas.reference import KindSchemas, Vocabularies, Vocabulary
+from recnet.schemas.vocabularies import RecordKind
 from recnet.services import reference
 
 router = APIRouter(tags=["reference"])
@@ -28,8 +29,6 @@ def get_vocabulary(
 
 
 @router.get("/schemas/{kind}", response_model=KindSchemas, responses={404: {}})
-def get_kind_schemas(
-    request: Request, response: Response, kind: Literal["practice", "programme"]
-) -> Response:
+def get_kind_schemas(request: Request, response: Response, kind: RecordKind) -> Response:
     """The JSON Schemas of a kind's create, update and read shapes."""
     return conditional(request, response, reference.kind_schemas(kind))
