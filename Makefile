@@ -24,7 +24,7 @@ serve: $(STAMP)
 	$(BIN)/recnet demo
 	$(BIN)/recnet serve
 
-# Both run on every core (pytest-xdist); `pytest tests/test_x.py` alone runs in one process.
+# Both run on every core (pytest-xdist); `pytest tests/unit/test_config.py` alone runs in one process.
 test: $(STAMP)
 	$(BIN)/pytest -n auto
 

@@ -1,7 +1,7 @@
 """How often the disclosure control fails its audit, over many random tables or series of releases.
 
 The test suite runs a fixed, small set of random examples on every run; this runs as many as you
-ask for, from a seed, with the same generators (tests/test_protection.py) and the same
+ask for, from a seed, with the same generators (tests/unit/test_protection.py) and the same
 independent auditor (tests/protection_audit.py). As the service does, a release the engine
 reports it cannot protect is refused (its import is not applied): the scan counts those, and
 reports each example where the auditor finds a published release that narrows a withheld cell
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.protection_audit import disclosed  # noqa: E402
-from tests.test_protection import release_series, series, tables  # noqa: E402
+from tests.unit.test_protection import release_series, series, tables  # noqa: E402
 
 
 def scan(examples: int, seed: int, over_time: bool) -> tuple[int, int, list[dict[str, Any]]]:

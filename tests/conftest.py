@@ -26,6 +26,7 @@ from recnet.db import Database, normalise_url, upgrade
 from recnet.models import Organisation
 from recnet.models.event import SQLITE_APPEND_ONLY
 from tests.factories import bearer, client_for_role, get_token
+from tests.paths import ROOT
 
 PG_URL = os.environ.get("RECNET_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -70,6 +71,16 @@ def db_url(
             if url in cache:
                 cache.pop(url).dispose()
         _drop_pg_database(PG_URL, url)
+
+
+E2E = ROOT / "tests" / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e/ (real servers, browsers, faults, large data) is ``slow``."""
+    for item in items:
+        if item.path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.slow)
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
@@ -134,7 +145,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return ROOT
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_concurrency import (
+from tests.e2e.test_concurrency import (
     BACKENDS,
     STATS,
     agency_headers,
@@ -30,7 +30,7 @@ from tests.test_concurrency import (
     scalar,
     server,
 )
-from tests.test_faults import _writing, audit_verify
+from tests.e2e.test_faults import _writing, audit_verify
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """Who may call each route: the policy table that the authorization tests hold the app to.
 
 A route missing here, or answering a role differently (401/403 versus anything else), fails
-``tests/test_route_policy.py``. Roles hold every scope their organisation's kind allows.
+``tests/api/auth/test_route_policy.py``. Roles hold every scope their organisation's kind allows.
 Record-level rules (tenant, marking) come on top, from ``auth.visibility``.
 """
 

@@ -39,7 +39,7 @@ release is judged by the guarantee alone and published. Not covered either: a pu
 that turns small later and so becomes withheld; the small cell looked for among a release's new
 versions; a reader who replays the engine over candidate tables (which cells are small changes
 which hypercube is cheapest). In some layouts those narrow a withheld cell (the strict xfails
-in tests/test_protection.py).
+in tests/unit/test_protection.py).
 
 How
 ---

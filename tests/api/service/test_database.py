@@ -13,7 +13,7 @@ import recnet.models  # noqa: F401
 from recnet.db import Database, make_engine, normalise_url
 from recnet.db import engine as db
 from recnet.models import Organisation
-from tests.test_concurrency import admin_execute
+from tests.e2e.test_concurrency import admin_execute
 
 
 def test_migrations_and_models_agree(database: Database) -> None:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-SOURCE = Path(__file__).resolve().parent.parent / "src" / "recnet"
+from tests.paths import ROOT
+
+SOURCE = ROOT / "src" / "recnet"
 
 # Top to bottom. A module may import its own layer and the layers after it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (

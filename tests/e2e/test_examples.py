@@ -15,9 +15,10 @@ import httpx
 import pytest
 
 from recnet.auth.secrets import signature
+from tests.paths import ROOT
 from tests.served import access_token, cli_client, database_url, served
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = ROOT / "examples"
 
 
 def _recnet(tmp_path: Path, *args: str) -> dict[str, object]:

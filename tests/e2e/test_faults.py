@@ -22,7 +22,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.test_concurrency import (
+from tests.e2e.test_concurrency import (
     BACKENDS,
     PG_URL,
     STATS,

@@ -13,8 +13,8 @@ import sdmx
 from fastapi.testclient import TestClient
 
 from recnet.db import Database
+from tests.api.sdmx.test_sdmx_data import data  # noqa: F401 (the fixture that imports the figures)
 from tests.sdmx_standards import assert_valid_json, assert_valid_sdmx_ml
-from tests.test_sdmx_data import data  # noqa: F401 (the fixture that imports the figures)
 
 JSON = "application/vnd.sdmx.structure+json;version=1.0.0"
 JSON_SCHEMA = "sdmx-json-1.0/sdmx-json-structure-schema.json"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,8 +43,9 @@ from recnet.auth.principal import Role
 from recnet.db import Database
 from tests.conftest import make_settings
 from tests.factories import bearer, client_for_role, get_token
+from tests.paths import ROOT
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "openapi" / "v1.json"
+SCHEMA_PATH = ROOT / "openapi" / "v1.json"
 SCHEMA = schemathesis.openapi.from_path(str(SCHEMA_PATH))
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 BASE_URL = "http://testserver"

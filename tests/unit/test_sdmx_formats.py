@@ -18,7 +18,6 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -48,9 +47,10 @@ from recnet.schemas.statistics import (
     DSD_ID,
     VERSION,
 )
+from tests.paths import SHARED
 from tests.sdmx_standards import assert_valid_json_data_2, read_json_data_2
 
-STANDARDS = Path(__file__).resolve().parents[2] / "shared" / "standards"
+STANDARDS = SHARED / "standards"
 PREPARED = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 FORMS = ["AllDimensions", "TIME_PERIOD"]
 

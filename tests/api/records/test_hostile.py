@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from recnet.db import Database
 from recnet.schemas.paging import encode_cursor
 from tests.conftest import owner_database
 from tests.factories import practice_body
+from tests.paths import ROOT
 
 STATS = "/v1/statistics/observations"
 
@@ -325,7 +325,7 @@ def test_formula_cells_are_neutralised_in_csv_exports(
 
 # -- boundary integers in every integer parameter ------------------------------------------------
 
-_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "openapi" / "v1.json").read_text())
+_SCHEMA = json.loads((ROOT / "openapi" / "v1.json").read_text())
 _PATH_VALUES = {
     "flow": "RR_STATS",
     "key": "all",
