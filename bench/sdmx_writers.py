@@ -2,7 +2,7 @@
 
 The issue behind /v1/sdmx asked to build the messages with a maintained SDMX library unless that
 costs too much on the data path. This measures it: the same observations written as
-structure-specific and generic SDMX-ML by ``formats.sdmx_ml_data`` (streamed, a chunk at a time),
+structure-specific and generic SDMX-ML by ``formats.sdmx.ml_data`` (streamed, a chunk at a time),
 and by sdmx1's ``to_xml`` from its model of the same message (the model built by reading recnet's
 output back, which is timed apart). Prints milliseconds and megabytes.
 
@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 import sdmx
 
 from recnet.formats.sdmx import Observation
-from recnet.formats.sdmx_ml_data import generic_data, structure_specific_data
-from recnet.formats.sdmx_structure import structure_xml
+from recnet.formats.sdmx.ml_data import generic_data, structure_specific_data
+from recnet.formats.sdmx.ml_structure import structure_xml
 from recnet.schemas.statistics import CODELISTS, DIMENSIONS
 from recnet.services.sdmx_structures import resolve
 

@@ -3,7 +3,7 @@ scheme, the codelists, the data structure and the dataflow, each with its versio
 
 One source of truth: every artefact is built from ``schemas.statistics`` (codelists, dimensions)
 and ``schemas.statistics_structure`` (the descriptions ``/v1/statistics/structure`` publishes).
-``services.sdmx_structures`` answers queries with them, ``formats.sdmx_structure`` writes them.
+``services.sdmx_structures`` answers queries with them, ``formats.sdmx`` writes them.
 """
 
 from __future__ import annotations
