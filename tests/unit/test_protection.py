@@ -275,12 +275,14 @@ EXAMPLES = settings(
 )
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(table=tables(), threshold=st.integers(3, 10))
 def test_random_tables_are_protected_for_every_view(table: Table, threshold: int) -> None:
     assert_protected([table], threshold)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(tables=series(), threshold=st.integers(3, 10))
 def test_random_series_of_releases_are_protected_over_time(
@@ -391,6 +393,7 @@ GAP = (
 )
 
 
+@pytest.mark.slow
 def test_a_lone_small_cell_is_not_told_by_the_need_for_one() -> None:
     """TKM F = 1, M = 0 beside UZB (the red team's example): published as it stood (only TKM F and
     the totals it is alone in withheld), a withheld cell means that some cell is small and only

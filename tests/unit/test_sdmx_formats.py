@@ -603,6 +603,7 @@ ENCODERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ENCODERS)
 def test_encoders_stream_chunks_lazily(name: str) -> None:
     n = 10_000

@@ -88,6 +88,7 @@ def model_values(raw: Any) -> Any:
         return None
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(rows())
 @example({**PLAIN, "SOURCE": "\ud800"})

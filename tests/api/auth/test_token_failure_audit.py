@@ -265,6 +265,7 @@ def test_a_flood_of_addresses_records_a_bounded_number_of_events(
     assert http.token(AGENCY_OFFICE, agency)
 
 
+@pytest.mark.slow
 def test_one_guesser_makes_one_event_per_window_however_long_it_goes_on(
     database: Database, clock: Clock
 ) -> None:

@@ -325,6 +325,7 @@ def _run(prelude: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_tokens_are_signed_and_verified_without_the_ecdsa_package() -> None:
     """python-jose depends on the pure-Python ecdsa package (CVE-2024-23342, not constant-time);
     recnet signs and verifies through `cryptography` only: with ecdsa made unimportable, a

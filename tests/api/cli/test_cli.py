@@ -77,6 +77,7 @@ def test_committed_openapi_document_is_current(project_root: Path) -> None:
     assert committed == render_openapi(), "run `recnet openapi --write` and commit openapi/v1.json"
 
 
+@pytest.mark.slow
 def test_openapi_check_passes_on_current_and_fails_on_stale_file(tmp_path: Path) -> None:
     path = tmp_path / "v1.json"
     assert runner.invoke(app, ["openapi", "--write", "--path", str(path)]).exit_code == 0

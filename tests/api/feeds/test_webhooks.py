@@ -359,6 +359,7 @@ def test_nothing_is_lost_when_a_worker_stops_mid_delivery(
     assert hooks.subscription(created["id"]).delivered_seq == expected[-1]
 
 
+@pytest.mark.slow
 def test_nothing_is_lost_when_a_worker_process_is_killed_and_restarted(
     hooks: Hooks, agency: dict[str, str], receivers: list[Receiver]
 ) -> None:
@@ -636,6 +637,7 @@ def test_the_worker_command_delivers_one_round(
     assert target.seqs == event_seqs(hooks.database)
 
 
+@pytest.mark.slow
 def test_recnet_serve_delivers_webhooks_in_process_on_the_embedded_database(
     tmp_path: Path, receivers: list[Receiver]
 ) -> None:

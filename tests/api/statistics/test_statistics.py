@@ -269,6 +269,7 @@ def test_a_retried_import_with_an_idempotency_key_is_applied_once(
     assert event_count(database) == 1
 
 
+@pytest.mark.slow
 def test_a_large_import(client: TestClient, agency: dict[str, str], database: Database) -> None:
     """100,000 observations in one CSV request."""
     combos = itertools.product(
