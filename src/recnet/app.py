@@ -20,10 +20,10 @@ from recnet.auth.keys import KeyRing
 from recnet.auth.ratelimit import RateLimiter
 from recnet.config import Settings, get_settings
 from recnet.db import Database
-from recnet.docs import install_docs
 from recnet.errors import PROBLEM_MEDIA_TYPE, Problem, install_handlers
-from recnet.explorer import install_explorer
 from recnet.logs import configure_logging
+from recnet.web.docs import install_docs
+from recnet.web.explorer import install_explorer
 
 OPENAPI_URL = "/v1/openapi.json"
 

@@ -23,8 +23,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # What starts recnet or wires it together: the command, the app factory, the sample data,
     # the agencies' push client.
     ("entry points", ("recnet.__main__", "recnet.cli", "recnet.app", "recnet.demo")),
-    # Routes, one module per area, and the documentation and explorer pages.
-    ("routes", ("recnet.api.v1", "recnet.web", "recnet.docs", "recnet.explorer")),
+    # Routes, one module per area, and the server-rendered pages (documentation, explorer).
+    ("routes", ("recnet.api.v1", "recnet.web")),
     # What routes share: HTTP helpers (ETag, If-Match, Accept-Language), middleware, the read cache.
     ("api", ("recnet.api",)),
     # Long-running loops (webhook delivery), apart from the CRUD that feeds them.

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 ASSETS = "/explorer/assets"
-STATIC = files("recnet") / "static" / "explorer"
+STATIC = files("recnet.web") / "static" / "explorer"
 
 # Everything comes from this origin: no CDN, fonts or images from elsewhere, and no inline
 # script, so text from the API can never run as code even if escaping were missed somewhere.
