@@ -20,8 +20,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recnet.api.asgi import client_gone, header, read_body
+from recnet.api.unit_of_work import REQUEST_UNIT, RequestUnit
+from recnet.auth.principal import bearer_token, resolve
 from recnet.db import Database
-from recnet.db.request import REQUEST_UNIT, RequestUnit
 from recnet.errors import (
     Conflict,
     ProblemError,
@@ -93,11 +94,12 @@ class IdempotencyMiddleware:
         state = scope["app"].state
         database: Database = state.database
         path = scope["path"]
+        owner: str | None
         try:
             owner = await database.run(lambda session: _owner(session, state, scope), write=False)
         except Unauthorized:
             owner = None
-        if owner is None:  # an unacceptable token: the route itself answers 401
+        if owner is None:  # a malformed or unacceptable token: the route itself answers 401
             return await _captured(self.app, scope, receive)
         request_hash = idempotency.fingerprint(
             "POST",
@@ -233,17 +235,13 @@ def _quietly(function: Callable[..., Any], *args: Any) -> None:
         error_log.warning("clean-up failed: %s", exc.__class__.__name__, exc_info=exc)
 
 
-def _owner(session: Session, state: Any, scope: Scope) -> str | None:
+def _owner(session: Session, state: Any, scope: Scope) -> str:
     """Whose key it is: the client (its token fully checked), or the address if anonymous.
-    None for a malformed Authorization header; ``Unauthorized`` for an unacceptable token."""
-    from recnet.auth.principal import resolve
-
-    authorization = header(scope, b"authorization")
-    if authorization is None:
+    ``Unauthorized`` for a malformed Authorization header or an unacceptable token: the caller
+    is resolved as the routes resolve it (``api.deps``)."""
+    token = bearer_token(header(scope, b"authorization"))
+    if token is None:
         client = scope.get("client")
         return f"addr:{client[0] if client else '-'}"
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    principal = resolve(session, state.settings, state.keyring, token.strip())
+    principal = resolve(session, state.settings, state.keyring, token)
     return f"client:{principal.client_id}"

@@ -39,8 +39,9 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlmodel import Session
 
+from recnet.api.deps import count_request
 from recnet.api.http import conditional, preferred_languages
-from recnet.auth.principal import ANONYMOUS, Principal, count_request
+from recnet.auth.principal import ANONYMOUS, Principal
 from recnet.db import Database, set_tenant
 
 
@@ -210,6 +211,8 @@ async def _kept_for_anonymous(request: Request) -> Response | None:
     if kept is None:
         return None
     response = Response()
+    # A direct call, not the ``RateLimit`` dependency: this answer is made before FastAPI runs
+    # the route's dependencies, yet it is counted the same way.
     count_request(request, response, ANONYMOUS)
     return _answer(request, response, kept)
 

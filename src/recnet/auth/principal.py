@@ -1,21 +1,21 @@
-"""The caller of a request, resolved once per request, and the scope requirements of routes."""
+"""Who the caller is: ``Principal`` and its ``Role``, resolved from a bearer token (``resolve``),
+and the scope check every route and the change feed share (``check_scopes``).
+
+Nothing here knows FastAPI: the dependencies that hand a route its caller are in ``api.deps``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
 
-from fastapi import Depends, Request, Response
 from sqlmodel import Session
 
 from recnet.auth.keys import KeyRing
-from recnet.auth.ratelimit import RateLimiter, client_key
 from recnet.auth.scopes import ALLOWED, Scope
 from recnet.auth.tokens import TokenError, credential_version, verify
 from recnet.config import Settings
-from recnet.db import Database, SessionDep, set_tenant
-from recnet.errors import Forbidden, TooManyRequests, Unauthorized
+from recnet.errors import Forbidden, Unauthorized
 from recnet.repositories import clients
 from recnet.schemas.vocabularies import OrganisationKind
 
@@ -61,11 +61,12 @@ def invalid_token(description: str) -> Unauthorized:
     )
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
+def bearer_token(authorization: str | None) -> str | None:
+    """The access token of an Authorization header's value: None without a header; a header
+    that is not 'Bearer <token>' is refused, never taken as anonymous."""
+    if authorization is None:
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
             "Use the Authorization header as 'Bearer <access token>'.",
@@ -109,99 +110,18 @@ def resolve(session: Session, settings: Settings, keyring: KeyRing, token: str) 
     )
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
-    """The caller: anonymous without a token; a bad token is refused, never taken as anonymous."""
-    token = bearer_token(request)
-    if token is None:
-        principal = ANONYMOUS
-    else:
-        app_state = request.app.state
-        principal = resolve(session, app_state.settings, app_state.keyring, token)
-    # Row-level security on PostgreSQL sees the caller's tenant for this transaction only.
-    set_tenant(session, principal.tenant)
-    request.state.principal = principal
-    return principal
-
-
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-def require_scopes(*scopes: Scope) -> object:
-    """A dependency: the caller is authenticated and holds every one of ``scopes``."""
-
-    def dependency(principal: PrincipalDep) -> Principal:
-        if not principal.authenticated:
-            raise Unauthorized(
-                "This operation needs an access token.", headers={"WWW-Authenticate": REALM}
-            )
-        missing = [s.value for s in scopes if not principal.has(s)]
-        if missing:
-            raise Forbidden(
-                f"This operation needs the scope {' '.join(missing)}.",
-                headers={
-                    "WWW-Authenticate": f'{REALM}, error="insufficient_scope", '
-                    f'scope="{" ".join(missing)}"'
-                },
-            )
-        return principal
-
-    return Depends(dependency)
-
-
-def require_authenticated(principal: PrincipalDep) -> Principal:
+def check_scopes(principal: Principal, *scopes: Scope, what: str = "This operation") -> Principal:
+    """The caller is authenticated and holds every one of ``scopes``; else the refusal (401 or
+    403) with its ``WWW-Authenticate`` challenge, in which ``what`` names what was refused."""
     if not principal.authenticated:
-        raise Unauthorized(
-            "This operation needs an access token.", headers={"WWW-Authenticate": REALM}
+        raise Unauthorized(f"{what} needs an access token.", headers={"WWW-Authenticate": REALM})
+    missing = [s.value for s in scopes if not principal.has(s)]
+    if missing:
+        raise Forbidden(
+            f"{what} needs the scope {' '.join(missing)}.",
+            headers={
+                "WWW-Authenticate": f'{REALM}, error="insufficient_scope", '
+                f'scope="{" ".join(missing)}"'
+            },
         )
     return principal
-
-
-AuthenticatedDep = Annotated[Principal, Depends(require_authenticated)]
-AdminDep = Annotated[Principal, require_scopes(Scope.admin)]
-
-
-def _count(request: Request, response: Response, key: str, limit: int) -> None:
-    settings: Settings = request.app.state.settings
-    limiter: RateLimiter = request.app.state.limiter
-    window = limiter.hit(key, limit, settings.rate_window_seconds)
-    if window.exceeded:
-        raise TooManyRequests(
-            f"More than {limit} requests in {settings.rate_window_seconds} s; "
-            f"retry in {window.reset_seconds} s.",
-            headers={**window.headers(), "Retry-After": str(window.reset_seconds)},
-        )
-    response.headers.update(window.headers())
-
-
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-def enforce_rate_limit(request: Request, response: Response, principal: PrincipalDep) -> None:
-    """Count the request against its client (or, for anonymous callers, its address)."""
-    count_request(request, response, principal)
-
-
-def count_request(request: Request, response: Response, principal: Principal) -> None:
-    settings: Settings = request.app.state.settings
-    limit = settings.rate_client if principal.authenticated else settings.rate_anonymous
-    _count(request, response, client_key(principal.client_id, _address(request)), limit)
-
-
-def enforce_address_rate_limit(request: Request, response: Response) -> None:
-    """Count a request that carries no bearer token (the token endpoint) against its address."""
-    settings: Settings = request.app.state.settings
-    _count(request, response, client_key(None, _address(request)), settings.rate_anonymous)
-
-
-async def principal_of(request: Request) -> Principal:
-    """The caller, resolved in a short transaction of its own, for routes that must not hold a
-    database connection for their whole duration (long polls)."""
-    token = bearer_token(request)
-    if token is None:
-        return ANONYMOUS
-    state = request.app.state
-    database: Database = state.database
-    return await database.run(
-        lambda session: resolve(session, state.settings, state.keyring, token), write=False
-    )

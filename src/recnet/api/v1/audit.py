@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from recnet.auth.principal import AdminDep
-from recnet.db import SessionDep
+from recnet.api.deps import AdminDep, SessionDep
 from recnet.schemas.common import Page
 from recnet.schemas.reference import AuditEvent
 from recnet.services import audit, events

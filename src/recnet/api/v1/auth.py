@@ -12,9 +12,9 @@ import anyio
 from fastapi import APIRouter, Depends, Form, Request, Response
 from sqlmodel import Session
 
+from recnet.api.deps import AuthenticatedDep, SessionDep
 from recnet.auth import keys
-from recnet.auth.principal import AuthenticatedDep
-from recnet.db import Database, SessionDep
+from recnet.db import Database
 from recnet.schemas.auth import Caller, JsonWebKey, JsonWebKeySet, TokenResponse
 from recnet.services import auth
 from recnet.services.auth import OAuthError, RepeatedFailures, TokenRequest, security_log

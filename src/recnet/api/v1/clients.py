@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recnet.auth.principal import AdminDep
-from recnet.db import SessionDep
+from recnet.api.deps import AdminDep, SessionDep
 from recnet.schemas.auth import Client
 from recnet.schemas.common import Page
 from recnet.services import clients

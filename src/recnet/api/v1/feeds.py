@@ -10,23 +10,15 @@ from urllib.parse import urlencode
 
 import anyio
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 
+from recnet.api.deps import PrincipalDep, RateLimit, SessionDep, count_request, principal_of
 from recnet.api.http import conditional, preferred_languages, public_base
-from recnet.auth.principal import (
-    REALM,
-    Principal,
-    PrincipalDep,
-    bearer_token,
-    count_request,
-    enforce_rate_limit,
-    principal_of,
-    resolve,
-)
+from recnet.auth.principal import Principal, bearer_token, check_scopes, resolve
 from recnet.auth.scopes import Scope
-from recnet.db import Database, SessionDep
-from recnet.errors import Forbidden, Unauthorized, ValidationProblem
+from recnet.db import Database
+from recnet.errors import Forbidden, ValidationProblem
 from recnet.formats.feeds import ATOM, JSON_FEED, FeedEntry, atom, json_feed
 from recnet.models import Record
 from recnet.schemas.feeds import FEED_KINDS, ChangePage
@@ -55,18 +47,9 @@ async def get_changes(
     ] = 0,
 ) -> Response:
     """Events after the cursor, as the caller may see them (scope feeds:read)."""
-    principal = await principal_of(request)
-    if not principal.authenticated:
-        raise Unauthorized(
-            "The change feed needs an access token.", headers={"WWW-Authenticate": REALM}
-        )
-    if not principal.has(Scope.feeds_read):
-        raise Forbidden(
-            "The change feed needs the scope feeds:read.",
-            headers={
-                "WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="feeds:read"'
-            },
-        )
+    # Async, resolving the caller and counting the request itself, as ``Require`` and
+    # ``RateLimit`` would: the long poll must not hold the request's session while it waits.
+    principal = check_scopes(await principal_of(request), Scope.feeds_read, what="The change feed")
     count_request(request, response, principal)
     try:
         start = events.parse_seq(after) if after is not None else 0
@@ -77,7 +60,7 @@ async def get_changes(
         raise ValidationProblem(f"kinds are {', '.join(FEED_KINDS)}.")
     database: Database = request.app.state.database
 
-    token = bearer_token(request)
+    token = bearer_token(request.headers.get("authorization"))
     state = request.app.state
 
     def read(session: Session) -> feeds.FeedPage:
@@ -209,7 +192,7 @@ def _add_feed_routes(kind: Kind) -> None:
             summary=f"The latest published {kind.plural} you may see, as {name}.",
             response_class=Response,
             responses={200: {"content": {media.split(";")[0]: {}}}, 304: {}},
-            dependencies=[Depends(enforce_rate_limit)],
+            dependencies=[RateLimit],
         )
 
 

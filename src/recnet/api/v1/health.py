@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from recnet import __version__
-from recnet.db import DatabaseDep
+from recnet.api.deps import DatabaseDep
 from recnet.errors import ServiceUnavailable
 
 router = APIRouter(tags=["health"])

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from recnet.db import SessionDep
+from recnet.api.deps import SessionDep
 from recnet.schemas.common import Page
 from recnet.schemas.organisations import ORGANISATION_CODE, Organisation
 from recnet.schemas.vocabularies import OrganisationKind

@@ -10,19 +10,19 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from sqlmodel import Session
 
+from recnet.api.deps import (
+    PrincipalDep,
+    RateLimit,
+    Require,
+    SessionDep,
+    count_request,
+    principal_of,
+)
 from recnet.api.http import conditional, if_match_versions, preferred_languages, version_etag
 from recnet.api.readcache import Answer, CachedReadRoute, cached_read, request_key
-from recnet.auth.principal import (
-    PrincipalDep,
-    count_request,
-    enforce_rate_limit,
-    principal_of,
-    require_scopes,
-)
-from recnet.db import SessionDep
 from recnet.errors import Conflict, ValidationProblem
 from recnet.schemas.common import Page, SourceRef
 from recnet.schemas.records import Versions
@@ -105,7 +105,7 @@ def _answer(
 
 def _create_route(kind: Kind) -> Callable[..., Response]:
     Create = kind.create
-    Writer = Annotated[Any, require_scopes(kind.scope)]
+    Writer = Annotated[Any, Require(kind.scope)]
 
     def create(
         request: Request,
@@ -124,7 +124,7 @@ def _create_route(kind: Kind) -> Callable[..., Response]:
 
 def _upsert_route(kind: Kind) -> Callable[..., Response]:
     Create = kind.create
-    Writer = Annotated[Any, require_scopes(kind.scope)]
+    Writer = Annotated[Any, Require(kind.scope)]
 
     def upsert(
         request: Request,
@@ -145,7 +145,7 @@ def _upsert_route(kind: Kind) -> Callable[..., Response]:
 
 
 def _update_route(kind: Kind) -> Callable[..., Response]:
-    Writer = Annotated[Any, require_scopes(kind.scope)]
+    Writer = Annotated[Any, Require(kind.scope)]
 
     def update(
         request: Request,
@@ -165,7 +165,7 @@ def _update_route(kind: Kind) -> Callable[..., Response]:
 
 def _state_change_route(kind: Kind, change: Callable[..., Any]) -> Callable[..., Response]:
     """A route that moves a record to another status (publish, withdraw)."""
-    Writer = Annotated[Any, require_scopes(kind.scope)]
+    Writer = Annotated[Any, Require(kind.scope)]
 
     def route(
         request: Request,
@@ -283,7 +283,7 @@ def record_router(kind: Kind) -> APIRouter:
     """The complete set of operations for one kind of record."""
     router = APIRouter(prefix=f"/{kind.plural}", tags=[kind.plural])
     # Every route counts against the caller's rate limit; the list does it itself (it is async).
-    limited = [Depends(enforce_rate_limit)]
+    limited = [RateLimit]
     Read = kind.read
     name, plural = kind.name, kind.plural
     errors: dict[int | str, dict[str, Any]] = {404: {"description": f"No such {name}"}}

@@ -1,13 +1,14 @@
 """Version 1 of the API: every area's router, under /v1.
 
-Every route but the probes is rate-limited: by client, or by address for anonymous callers and
-the token endpoint.
+Every route but the probes is rate-limited (``api.deps``): by client, or by address for anonymous
+callers and the token endpoint; by area here, route by route where an area's routes differ.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
+from recnet.api.deps import AddressRateLimit, RateLimit
 from recnet.api.v1 import (
     audit,
     auth,
@@ -21,20 +22,19 @@ from recnet.api.v1 import (
     subscriptions,
 )
 from recnet.api.v1.records import record_router
-from recnet.auth.principal import enforce_address_rate_limit, enforce_rate_limit
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES
 
 router = APIRouter(prefix="/v1")
 router.include_router(health.router)
 
-by_address = APIRouter(dependencies=[Depends(enforce_address_rate_limit)])
+by_address = APIRouter(dependencies=[AddressRateLimit])
 by_address.include_router(auth.public_router)
 router.include_router(by_address)
 # Long polls resolve their caller and count the request themselves (see api/v1/feeds.py).
 router.include_router(feeds.router)
 
-by_caller = APIRouter(dependencies=[Depends(enforce_rate_limit)])
+by_caller = APIRouter(dependencies=[RateLimit])
 
 
 for area in (

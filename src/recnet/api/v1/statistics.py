@@ -17,12 +17,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
+from recnet.api.deps import DatabaseDep, PrincipalDep, Require, SessionDep
 from recnet.api.http import conditional, preferred_languages
 from recnet.api.v1.sdmx_negotiation import NotAcceptable
-from recnet.auth.principal import Principal, PrincipalDep, require_scopes
+from recnet.auth.principal import Principal
 from recnet.auth.scopes import Scope
 from recnet.clock import utcnow
-from recnet.db import Database, DatabaseDep, SessionDep
+from recnet.db import Database
 from recnet.errors import ProblemError, UnsupportedMediaType, ValidationProblem
 from recnet.formats import sdmx
 from recnet.schemas.common import Page
@@ -75,7 +76,7 @@ def get_statistics_structure(request: Request, response: Response) -> Response:
 )
 async def import_observations(
     request: Request,
-    principal: Annotated[Principal, require_scopes(Scope.statistics_write)],
+    principal: Annotated[Principal, Require(Scope.statistics_write)],
     session: SessionDep,
     strategy: Strategy = "create_and_update",
     atomic: bool = True,

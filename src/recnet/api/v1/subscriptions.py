@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from recnet.auth.principal import Principal, require_scopes
+from recnet.api.deps import Require, SessionDep
+from recnet.auth.principal import Principal
 from recnet.auth.scopes import Scope
 from recnet.config import Settings
-from recnet.db import SessionDep
 from recnet.schemas.common import Page
 from recnet.schemas.subscriptions import (
     CreatedSubscription,
@@ -23,7 +23,7 @@ from recnet.services import webhooks
 
 router = APIRouter(prefix="/subscriptions", tags=["webhooks"])
 
-SubscriberDep = Annotated[Principal, require_scopes(Scope.subscriptions_write)]
+SubscriberDep = Annotated[Principal, Require(Scope.subscriptions_write)]
 errors: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}}
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from recnet.api.deps import PrincipalDep, SessionDep
 from recnet.api.v1.sdmx.common import (
     SDMX_JSON,
     SDMX_ML,
@@ -22,8 +23,7 @@ from recnet.api.v1.sdmx.common import (
     structure_response,
 )
 from recnet.api.v1.sdmx_negotiation import negotiate
-from recnet.auth.principal import Principal, PrincipalDep
-from recnet.db import SessionDep
+from recnet.auth.principal import Principal
 from recnet.services import sdmx_data, sdmx_structures
 
 router = APIRouter()

@@ -17,6 +17,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from recnet.api.deps import DatabaseDep, PrincipalDep
 from recnet.api.http import preferred_languages
 from recnet.api.v1.sdmx.common import (
     FlowRef,
@@ -27,9 +28,9 @@ from recnet.api.v1.sdmx.common import (
     not_modified,
 )
 from recnet.api.v1.sdmx_negotiation import Offer, negotiate
-from recnet.auth.principal import Principal, PrincipalDep
+from recnet.auth.principal import Principal
 from recnet.clock import utcnow
-from recnet.db import Database, DatabaseDep
+from recnet.db import Database
 from recnet.errors import ValidationProblem
 from recnet.formats import sdmx
 from recnet.formats.sdmx import ml_data

@@ -1,21 +1,17 @@
-"""The request's unit of work, as FastAPI dependencies: ``SessionDep`` and ``DatabaseDep``.
+"""The request's unit of work: ``get_session``, the dependency behind ``api.deps.SessionDep``,
+and ``RequestUnit``, the same unit opened before the app runs (by the idempotency layer).
 
 A request gets one session; it commits once, after the route has produced its answer and before
 the answer is sent, or rolls back on any error. A change and its event therefore land together.
-
-These are FastAPI dependencies, yet they live here rather than under ``api/``: the caller is
-resolved (``auth.principal.get_principal``) in the request's session, and ``auth`` lies below
-``api`` in the layers.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlmodel import Session
 
 from recnet.db.database import Database
@@ -107,9 +103,3 @@ def _finish(units: Iterator[Session], error: BaseException | None) -> None:
     except BaseException as raised:
         if raised is not error:
             raise
-
-
-# scope="function": the session commits before the answer is sent, so a client never sees a
-# success for a change that failed to commit.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-DatabaseDep = Annotated[Database, Depends(get_database)]
