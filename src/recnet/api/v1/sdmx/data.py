@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 import zlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlmodel import Session
 
 from recnet.api.deps import DatabaseDep, PrincipalDep
 from recnet.api.http import preferred_languages
@@ -159,11 +159,6 @@ def _gzip(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     return compressed()
 
 
-def _data_version(database: Database) -> tuple[int, datetime]:
-    with database.transaction(write=False) as session:
-        return sdmx_data.data_version(session)
-
-
 async def _open_stream(
     database: Database,
     principal: Principal,
@@ -173,21 +168,11 @@ async def _open_stream(
     """The message's chunks, once its first chunk is made: a query without data raises
     ``NoResultsFound`` here, before any status is sent."""
 
-    def chunks() -> Generator[bytes, None, None]:
-        with database.transaction(write=False) as session:
-            yield from encode(sdmx_data.cells(session, principal, query))
+    def chunks(session: Session) -> Iterator[bytes]:
+        yield from encode(sdmx_data.cells(session, principal, query))
 
-    async def body() -> AsyncGenerator[bytes, None]:
-        # The export holds a connection while it streams: it takes a slot like a request.
-        async with database.admission():
-            iterator = chunks()
-            try:
-                while (chunk := await anyio.to_thread.run_sync(next, iterator, None)) is not None:
-                    yield chunk
-            finally:
-                await anyio.to_thread.run_sync(iterator.close)
-
-    stream = body()
+    # The export holds a connection while it streams: it takes a slot like a request.
+    stream = database.stream(chunks, write=False)
     first = await stream.__anext__()
 
     async def rest() -> AsyncIterator[bytes]:
@@ -231,8 +216,7 @@ async def _data(
     )
     lang = (preferred_languages(request) or ["en"])[0]
     encode = _encoder(offer, params, lang)
-    async with database.admission():
-        head, changed = await anyio.to_thread.run_sync(_data_version, database)
+    head, changed = await database.run(sdmx_data.data_version, write=False)
     # The answer is fixed by the log's head, the query, the format and the reader's view.
     etag = '"' + hashlib.sha256(
         "|".join(
