@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from recnet import __version__
 from recnet.api.idempotency import IdempotencyMiddleware
+from recnet.api.metrics import install_metrics, process_stopped
 from recnet.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from recnet.api.readcache import ReadCache
 from recnet.api.v1.router import router as v1_router
@@ -76,6 +77,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
     yield
     app.state.database.dispose()
+    process_stopped()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -110,8 +112,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ),
         streamed=lambda path: path == IMPORT_PATH,
     )
-    # Added last, so it is the outermost layer and wraps everything else.
+    # Added last but one, so it wraps everything but the metrics (which count its answers).
     app.add_middleware(RequestContextMiddleware)
+    install_metrics(app, settings, app.state.database, IMPORT_PATH)
 
     cached: dict[str, Any] = {}
 

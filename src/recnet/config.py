@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#@\s]+(/[^?#\s]*)?$")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # GET /metrics in the Prometheus text format: not served (off, the default), served to
+    # anyone who reaches it (public: for a scraper on a private network), or only to a caller
+    # presenting metrics_token as a bearer token (token).
+    metrics: Literal["off", "public", "token"] = "off"
+    metrics_token: str | None = Field(default=None, min_length=32, repr=False)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Answers of public reads kept per process until the event log moves (0 turns it off).
     read_cache_mb: int = Field(default=64, ge=0, le=65_536)
@@ -154,6 +159,15 @@ class Settings(BaseSettings):
             self.db_timeout = self.db_pool_timeout
         if "sqlite_busy_timeout_ms" not in self.model_fields_set:
             self.sqlite_busy_timeout_ms = round(self.db_timeout * 1000)
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_token_when_asked(self) -> Settings:
+        if self.metrics == "token" and not self.metrics_token:
+            raise ValueError(
+                "RECNET_METRICS=token needs RECNET_METRICS_TOKEN: a random value of at least "
+                "32 characters that the scraper sends as a bearer token"
+            )
         return self
 
     @model_validator(mode="after")

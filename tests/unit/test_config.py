@@ -70,3 +70,21 @@ def test_a_public_url_is_kept_without_its_trailing_slash() -> None:
     )
     assert Settings().public_url is None
     assert Settings().trusted_proxies == []
+
+
+def test_metrics_are_not_served_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RECNET_METRICS", raising=False)
+    assert Settings().metrics == "off"
+
+
+def test_metrics_token_mode_refuses_to_start_without_a_token() -> None:
+    with pytest.raises(ValidationError, match="RECNET_METRICS_TOKEN"):
+        Settings(metrics="token")
+    with pytest.raises(ValidationError, match="at least 32"):
+        Settings(metrics="token", metrics_token="short")
+
+
+def test_metrics_token_is_not_shown_in_repr() -> None:
+    token = "scraper-token-" + "x" * 32
+    settings = Settings(metrics="token", metrics_token=token)
+    assert token not in repr(settings)
