@@ -9,15 +9,20 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import ValidationError
-
-from recnet.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from recnet.config import Settings
+
 
 def _settings() -> Settings:
+    # Imported here, not at the top: the settings bring pydantic, which `recnet --help` and the
+    # push client do without.
+    from pydantic import ValidationError
+
+    from recnet.config import get_settings
+
     try:
         return get_settings()
     except ValidationError as exc:

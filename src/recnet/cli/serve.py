@@ -7,12 +7,14 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from recnet.cli.common import _print_json, _settings
-from recnet.config import Settings
+
+if TYPE_CHECKING:
+    from recnet.config import Settings
 
 # Merged into the `recnet` command without a name (see recnet.cli): its commands sit at the top.
 app = typer.Typer()
@@ -142,28 +144,82 @@ def _deliver(
 
 
 @app.command()
-def demo(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Load (or refresh) a sample network and print credentials for an agency and a partner."""
-    from recnet import demo as sample
-    from recnet.db import Database
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    rotate: Annotated[
+        bool,
+        typer.Option("--rotate", help="Give the demo clients new secrets (the old ones stop)."),
+    ] = False,
+    migrate: Annotated[
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Apply pending migrations first (default: yes on the embedded SQLite database).",
+        ),
+    ] = None,
+) -> None:
+    """Load (or refresh) a sample network and print credentials for an agency and a partner.
 
-    database = Database.from_settings(_settings(), bound_answers=False)
+    The demo clients are made on the first run, which prints their secrets; later runs keep them
+    (and say so) unless --rotate is given.
+    """
+    from recnet import demo as sample
+    from recnet.db import Database, upgrade
+    from recnet.errors import ProblemError
+
+    settings = _settings()
+    if migrate if migrate is not None else settings.is_sqlite:
+        upgrade(settings.database_url)
+    else:
+        pending = sample.pending_migration(settings.database_url)
+        if pending is not None:
+            current, head = pending
+            typer.echo(
+                f"The database is at migration {current or 'none (never migrated)'}, expected "
+                f"{head}: run `recnet migrate` first (or `recnet demo --migrate`).",
+                err=True,
+            )
+            raise typer.Exit(1)
+    database = Database.from_settings(settings, bound_answers=False)
     try:
-        credentials = sample.load(database)
+        credentials = sample.load(database, rotate=rotate)
+    except ProblemError as refused:
+        typer.echo(f"The sample network was not loaded: {refused.detail}", err=True)
+        raise typer.Exit(1) from None
     finally:
         database.dispose()
     if as_json:
         _print_json([c.__dict__ for c in credentials])
         return
-    typer.echo("Sample network loaded: practices, a programme and illustrative statistics.")
+    typer.echo(
+        f"Sample network loaded: {len(sample.practice_records())} practices, "
+        f"{len(sample.programme_records())} programmes and illustrative statistics for "
+        f"{len(sample.MEMBER_STATES)} member states."
+    )
+    if any(c.client_secret for c in credentials):
+        typer.echo(
+            "\nPaste these lines into the shell where you follow the README's walkthroughs "
+            "(secrets are shown only now):"
+        )
+    if any(c.client_secret is None for c in credentials):
+        typer.echo(
+            "\nThe demo clients exist already and keep their secrets, printed by the `recnet demo` "
+            "that made them; `recnet demo --rotate` gives them new ones."
+        )
     for c in credentials:
-        typer.echo(f"\n{c.organisation} ({c.role}), scopes: {' '.join(c.scopes)}")
-        typer.echo(f"  RECNET_CLIENT_ID={c.client_id}")
-        typer.echo(f"  RECNET_CLIENT_SECRET={c.client_secret}")
+        typer.echo(f"\n# {c.organisation} ({c.role}), scopes: {' '.join(c.scopes)}")
+        typer.echo(f"export {c.id_variable}={c.client_id}")
+        if c.client_secret is None:
+            typer.echo(f"# {c.secret_variable}: unchanged (printed when the client was made)")
+            continue
+        if c.secret == "rotated":
+            typer.echo("# a new secret: the one printed before no longer works")
+        typer.echo(f"export {c.secret_variable}={c.client_secret}")
 
 
 def render_openapi() -> str:
     from recnet.app import create_app
+    from recnet.config import Settings
 
     # The document does not depend on the environment: build it from the defaults.
     schema: dict[str, Any] = create_app(Settings.model_construct()).openapi()

@@ -1,8 +1,12 @@
-"""The recnet command: help on every subcommand, migrate, and the OpenAPI contract check."""
+"""The recnet command: help on every subcommand, a light start, its version, migrate, and the
+OpenAPI contract check."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +35,7 @@ def test_the_expected_subcommands_exist() -> None:
         ("serve",), ("migrate",), ("openapi",), ("orgs", "create"), ("orgs", "list"),
         ("clients", "create"), ("clients", "list"), ("clients", "disable"),
         ("clients", "rotate"), ("keys", "rotate"), ("audit", "verify"),
+        ("push", "statistics"), ("push", "practices"), ("push", "programmes"),
     }  # fmt: skip
     assert expected <= set(SUBCOMMANDS)
 
@@ -40,6 +45,48 @@ def test_every_subcommand_has_help(subcommand: tuple[str, ...]) -> None:
     result = runner.invoke(app, [*subcommand, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+# The service's stack: none of it is needed to print help.
+HEAVY = ("fastapi", "starlette", "sqlalchemy", "sqlmodel", "httpx", "openpyxl", "uvicorn",
+         "jsonschema", "pydantic_settings", "recnet.app", "recnet.config", "recnet.db")  # fmt: skip
+
+LOADED_BY = """
+import json, sys
+sys.argv = ["recnet", *json.loads(sys.argv[1])]
+from recnet.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stderr.write("LOADED " + json.dumps(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), ("push", "--help"), ("push", "statistics", "--help")], ids=" ".join
+)
+def test_help_loads_neither_the_service_nor_the_database_layer(args: tuple[str, ...]) -> None:
+    """`recnet --help` answers at once: the heavy modules are imported by the commands."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_BY, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "Usage" in done.stdout
+    loaded = set(json.loads(done.stderr.rsplit("LOADED ", 1)[1]))
+    assert [m for m in HEAVY if m in loaded] == []
+
+
+def test_version_prints_the_package_version() -> None:
+    import recnet
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"recnet {recnet.__version__}"
+    assert recnet.__version__ != "0.0.0"  # read from the installed package's metadata
 
 
 def test_migrate_creates_and_migrates_the_database(tmp_path: Path, monkeypatch) -> None:

@@ -1,9 +1,10 @@
 """The push client's side of the HTTP conversation with a recnet server.
 
 It gets a token with the client-credentials grant, cuts a statistics table into CSV batches, sends
-each with an ``Idempotency-Key`` made from the file's content hash and the batch number (so running
-the same push again after a failure creates nothing twice), retries transient failures, and
-translates each batch's line numbers back to the file's.
+each with an ``Idempotency-Key`` made from the file's content hash, the batch size, the strategy
+and the batch number (so running the same push again after a failure writes nothing twice),
+retries transient failures (a set number of times), translates each batch's line numbers back to
+the file's, fetches the JSON Schemas the service publishes, and puts records by their reference.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ class PushError(Exception):
 
 class AuthError(PushError):
     """The server refused the credentials or the scope."""
+
+
+class Unreachable(PushError):
+    """The server could not be reached, even after the retries."""
+
+
+DEFAULT_STRATEGY = "create_and_update"
+STRATEGIES = ("create_and_update", "create", "update", "delete")
 
 
 @dataclass(frozen=True)
@@ -83,9 +92,15 @@ def batches(table: Table, size: int) -> Iterator[Batch]:
         yield Batch(number, body.encode(), lines, first, last)
 
 
-def idempotency_key(digest: str, size: int, number: int, dry_run: bool) -> str:
-    """The same file, batch size and batch number always give the same key."""
-    return f"recnet-push-{digest[:40]}-{size}-{number}{'-dry' if dry_run else ''}"
+def idempotency_key(
+    digest: str, size: int, number: int, dry_run: bool, strategy: str = DEFAULT_STRATEGY
+) -> str:
+    """The same file, batch size, strategy and batch number always give the same key.
+
+    The server fingerprints the query with the body, so a push with another strategy needs keys
+    of its own; the default strategy keeps the keys of earlier versions of the client."""
+    named = "" if strategy == DEFAULT_STRATEGY else f"-{strategy}"
+    return f"recnet-push-{digest[:40]}-{size}{named}-{number}{'-dry' if dry_run else ''}"
 
 
 @dataclass
@@ -100,10 +115,16 @@ class BatchResult:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     detail: str | None = None
     replayed: bool = False
+    code: int | None = None  # the HTTP status; None when no answer came
 
     @property
     def refused(self) -> bool:
         return self.status not in ("OK", "WARNING")
+
+    @property
+    def interrupted(self) -> bool:
+        """No judgement on the data: the server was gone, failing or overloaded throughout."""
+        return self.code is None or self.code >= 500 or self.code == 429
 
 
 def _retry_after(response: httpx.Response, attempt: int) -> float:
@@ -134,8 +155,6 @@ class Pusher:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not client_id or not client_secret:
-            raise PushError("give --client-id and --client-secret (or RECNET_CLIENT_ID/_SECRET)")
         self.http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, transport=transport)
         self.client_id = client_id
         self.client_secret = client_secret
@@ -157,7 +176,7 @@ class Pusher:
                 response = self.http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
                 if attempt >= self.retries:
-                    raise PushError(f"cannot reach {self.http.base_url}: {exc}") from None
+                    raise Unreachable(f"cannot reach {self.http.base_url}: {exc}") from None
                 self.sleep(float(min(MAX_RETRY_WAIT, 0.5 * 2**attempt)))
                 attempt += 1
                 continue
@@ -173,6 +192,8 @@ class Pusher:
 
     def authenticate(self) -> str:
         """A fresh access token (client-credentials grant)."""
+        if not self.client_id or not self.client_secret:
+            raise PushError("give --client-id and --client-secret (or RECNET_CLIENT_ID/_SECRET)")
         response = self._send(
             "POST",
             "/v1/auth/token",
@@ -203,7 +224,16 @@ class Pusher:
         return response
 
     def push_batch(self, batch: Batch, key: str, dry_run: bool, strategy: str) -> BatchResult:
-        """Send one batch of statistics; the answer with line numbers of the file."""
+        """Send one batch of statistics; the answer with line numbers of the file.
+
+        A server that stays unreachable through the retries gives a result without an answer
+        (``interrupted``), not an exception, so the caller can say what was written before."""
+        try:
+            return self._push_batch(batch, key, dry_run, strategy)
+        except Unreachable as exc:
+            return BatchResult(batch.number, batch.first, batch.last, "NO ANSWER", detail=str(exc))
+
+    def _push_batch(self, batch: Batch, key: str, dry_run: bool, strategy: str) -> BatchResult:
         response = self._authorised(
             "POST",
             "/v1/statistics/observations",
@@ -212,6 +242,7 @@ class Pusher:
             headers={"Content-Type": "text/csv", "Idempotency-Key": key},
         )
         result = BatchResult(batch.number, batch.first, batch.last, "ERROR")
+        result.code = response.status_code
         result.replayed = response.headers.get("idempotent-replayed") == "true"
         try:
             document = response.json()
@@ -230,10 +261,20 @@ class Pusher:
         ]
         return result
 
-    def put_practice(self, body: dict[str, Any]) -> tuple[int, str]:
-        """PUT one practice by its ``source_ref``: (status code, what happened)."""
-        ref = str(body["source_ref"])
-        response = self._authorised("PUT", f"/v1/practices/by-ref/{quote(ref, safe='')}", json=body)
+    def schema(self, kind: str) -> dict[str, Any]:
+        """The JSON Schema (2020-12) of a kind's create shape, as the service publishes it."""
+        response = self._send("GET", f"/v1/schemas/{quote(kind, safe='')}")
+        if response.status_code != 200:
+            raise PushError(
+                f"cannot fetch the {kind} schema ({response.status_code}): {_detail(response)}"
+            )
+        create: dict[str, Any] = response.json()["create"]
+        return create
+
+    def put_record(self, plural: str, body: dict[str, Any]) -> tuple[int, str]:
+        """PUT one practice or programme by its ``source_ref``: (status code, what happened)."""
+        ref = quote(str(body["source_ref"]), safe="")
+        response = self._authorised("PUT", f"/v1/{plural}/by-ref/{ref}", json=body)
         if response.status_code == 201:
             return 201, "created"
         if response.status_code == 200:

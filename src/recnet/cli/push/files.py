@@ -1,5 +1,6 @@
-"""Reading the files an agency pushes: statistics from CSV or Excel (first sheet), each row
-with the line (or sheet row) number the report will name, and practices from a JSON array."""
+"""Reading the files an agency pushes: statistics from CSV or Excel (a chosen sheet, the first by
+default), each row with the line (or sheet row) number the report will name, and practices or
+programmes from a JSON array."""
 
 from __future__ import annotations
 
@@ -41,8 +42,26 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def read_xlsx(path: Path) -> Table:
-    """The first sheet of an Excel workbook: the header row names the columns."""
+def _sheet(workbook: Any, path: Path, wanted: str | None) -> Any:
+    """The sheet named ``wanted``, else the one at that position (from 1); the first by default."""
+    sheets = workbook.worksheets
+    if wanted is None:
+        return sheets[0]
+    for sheet in sheets:
+        if sheet.title == wanted:
+            return sheet
+    if wanted.strip().isdigit() and 1 <= int(wanted) <= len(sheets):
+        return sheets[int(wanted) - 1]
+    names = ", ".join(repr(s.title) for s in sheets)
+    raise PushError(
+        f"{path} has no sheet {wanted!r}: give a name or a number from 1 to {len(sheets)} "
+        f"(the sheets: {names})"
+    )
+
+
+def read_xlsx(path: Path, sheet: str | None = None) -> Table:
+    """One sheet of an Excel workbook (the first unless named or numbered): the header row
+    names the columns."""
     try:
         openpyxl: Any = importlib.import_module("openpyxl")
     except ImportError:
@@ -53,11 +72,11 @@ def read_xlsx(path: Path) -> Table:
     except Exception as exc:  # openpyxl raises many kinds for a bad file
         raise PushError(f"{path} is not a readable .xlsx workbook: {exc}") from None
     try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        chosen = _sheet(workbook, path, sheet)
+        rows = chosen.iter_rows(values_only=True)
         first = next(rows, None)
         if first is None:
-            raise PushError(f"{path}: the first sheet is empty")
+            raise PushError(f"{path}: the sheet {chosen.title!r} is empty")
         header = [_cell(v) for v in first]
         while header and not header[-1]:
             header.pop()
@@ -66,25 +85,31 @@ def read_xlsx(path: Path) -> Table:
             values = [_cell(v) for v in row[: len(header)]]
             if any(values):
                 records.append(Record(number, values + [""] * (len(header) - len(values))))
+        title = str(chosen.title)
     finally:
         workbook.close()
-    return Table(header, records, hashlib.sha256(raw).hexdigest(), "row")
+    # The sheet is part of what is pushed: two sheets of one workbook are two pushes, with keys
+    # of their own.
+    digest = hashlib.sha256(raw + b"\0" + title.encode()).hexdigest()
+    return Table(header, records, digest, "row")
 
 
-def read_table(path: Path) -> Table:
-    """A statistics file by its extension: .csv, or .xlsx (first sheet)."""
+def read_table(path: Path, sheet: str | None = None) -> Table:
+    """A statistics file by its extension: .csv, or .xlsx (a sheet, the first by default)."""
     if not path.is_file():
         raise PushError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
+        if sheet is not None:
+            raise PushError(f"{path}: --sheet is for .xlsx workbooks")
         return read_csv(path)
     if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path)
+        return read_xlsx(path, sheet)
     raise PushError(f"{path}: push statistics reads .csv or .xlsx files")
 
 
-def read_practices(path: Path) -> list[dict[str, Any]]:
-    """A JSON array of practice bodies, each with its ``source_ref``."""
+def read_records(path: Path, kind: str = "practice") -> list[dict[str, Any]]:
+    """A JSON array of practice (or programme) bodies, each with its ``source_ref``."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -92,7 +117,7 @@ def read_practices(path: Path) -> list[dict[str, Any]]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PushError(f"{path} is not JSON: {exc}") from None
     if not isinstance(document, list) or not all(isinstance(d, dict) for d in document):
-        raise PushError(f"{path} must hold a JSON array of practice objects")
+        raise PushError(f"{path} must hold a JSON array of {kind} objects")
     missing = [i + 1 for i, d in enumerate(document) if not d.get("source_ref")]
     if missing:
         raise PushError(f"{path}: items without source_ref: {missing[:20]}")
