@@ -4,20 +4,41 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run serve install test test-fast lint format openapi migrate bench clean
+.PHONY: run serve install lock lock-upgrade test test-fast lint format openapi migrate bench clean
 
-run: serve
+# The sample network (`recnet demo` migrates the embedded database first and prints the demo
+# clients' credentials as `export` lines for the README's walkthroughs), then the server.
+run: $(STAMP)
+	$(BIN)/recnet demo
+	$(BIN)/recnet serve
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "recnet needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Exactly the versions in the lock file (as CI and the image install them), then recnet itself.
+# pip check fails when pyproject.toml asks for something the lock does not hold: run `make lock`.
+$(STAMP): pyproject.toml requirements-test.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-test.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python -m pip check || (echo "the lock files are stale: run 'make lock'" >&2; exit 1)
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The lock files: requirements.lock (what the service runs on: the image) and
+# requirements-test.lock (with the test extra: development and CI). `make lock` keeps every pin it
+# can and adds what pyproject.toml newly asks for; `make lock-upgrade` moves all to the newest.
+LOCK_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c requirements-test.lock pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile $(LOCK_FLAGS) $(UPGRADE) --output-file requirements.lock pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile $(LOCK_FLAGS) $(UPGRADE) --extra test --output-file requirements-test.lock pyproject.toml
+
+lock-upgrade:
+	$(MAKE) lock UPGRADE=--upgrade
 
 serve: $(STAMP)
 	$(BIN)/recnet migrate
