@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -86,14 +88,13 @@ def test_the_examples_run_against_a_server(tmp_path: Path) -> None:
         assert "HTTP 200 status: OK" in python.stdout
         assert "imported=3" in python.stdout
 
-        research = _run(
-            tmp_path, [sys.executable, str(EXAMPLES / "researcher_pandas.py")], {"RECNET_URL": base}
-        )
-        assert research.returncode == 0, research.stdout + research.stderr
-        assert "CSV: returned persons by state, period and sex" in research.stdout
-        assert "UZB" in research.stdout
-        assert "530" in research.stdout
-        assert "SDMX-JSON: 6 observations" in research.stdout
+        # What the agency scripts reported imported is what the API now holds, figure by figure.
+        held = _observations(base, _token(base, agency), ref_area="UZB", counterpart_area="SYR")
+        assert held == {
+            (sex, period): value
+            for period in ("2019", "2020")
+            for sex, value in (("F", 300), ("M", 230), ("_T", 530))
+        }
 
         practice = httpx.put(
             f"{base}/v1/practices/by-ref/MC-1",
@@ -117,6 +118,103 @@ def test_the_examples_run_against_a_server(tmp_path: Path) -> None:
         assert "upsert" in feed.stdout
         assert "Mobile classes" in feed.stdout
         assert "second pull: 304 Not Modified" in feed.stdout
+        # The items it printed are the feed's items as the API gives them to the partner.
+        printed = sum(int(n) for n in re.findall(r"^pulled 200: (\d+) item", feed.stdout, re.M))
+        items = _feed(base, _token(base, partner))
+        assert printed == len(items)
+        upserts = [i["record"]["id"] for i in items if i["type"] == "upsert"]
+        assert re.findall(r"^upsert: practice (\S+)", feed.stdout, re.M) == upserts
+        assert "0 new" in feed.stdout
+
+
+def _observations(base: str, token: str | None = None, **params: str) -> dict[Any, int | None]:
+    """The API's figures for RETURNED: (sex, period) → value, as the caller may see them."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = httpx.get(
+        f"{base}/v1/statistics/observations",
+        params={"indicator": "RETURNED", "limit": 10_000, **params},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    return {(i["SEX"], i["TIME_PERIOD"]): i["OBS_VALUE"] for i in answer.json()["items"]}
+
+
+def _feed(base: str, token: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "100", **({"after": cursor} if cursor else {})}
+        page = httpx.get(
+            f"{base}/v1/feeds/changes", params=params, headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            return items
+
+
+def _printed_table(output: str, header: str) -> list[list[str]]:
+    """The whitespace-separated rows printed after ``header`` and its column lines."""
+    lines = output[output.index(header) :].splitlines()[1:]
+    rows = []
+    for line in lines:
+        if not line.strip() or line.startswith(("SDMX-JSON", "CSV")):
+            break
+        rows.append(line.split())
+    return rows
+
+
+def test_the_researcher_example_prints_the_api_figures(tmp_path: Path) -> None:
+    """On the demo network (ages and sexes with their totals, five states), every figure the
+    researcher's script prints is the one the API gives an anonymous reader: none summed."""
+    _recnet_text(tmp_path, "demo")
+    with served(tmp_path) as (base, _):
+        research = _run(
+            tmp_path, [sys.executable, str(EXAMPLES / "researcher_pandas.py")], {"RECNET_URL": base}
+        )
+        assert research.returncode == 0, research.stdout + research.stderr
+        api = httpx.get(
+            f"{base}/v1/statistics/observations",
+            params={"indicator": "RETURNED", "limit": 10_000},
+        ).json()["items"]
+    dims = ("REF_AREA", "INDICATOR", "SEX", "AGE", "COUNTERPART_AREA", "TIME_PERIOD")
+    expected = {tuple(i[d] for d in dims): i["OBS_VALUE"] for i in api}
+
+    def shown(value: int | None) -> str:
+        return "withheld" if value is None else str(value)
+
+    csv_rows = _printed_table(research.stdout, "CSV: returned persons (all ages)")
+    sexes, index_names, *rows = csv_rows
+    assert sexes[0] == "SEX"
+    assert index_names == ["REF_AREA", "COUNTERPART_AREA", "TIME_PERIOD"]
+    printed = {
+        (area, "RETURNED", sex, "_T", counterpart, period): value
+        for area, counterpart, period, *values in rows
+        for sex, value in zip(sexes[1:], values, strict=True)
+    }
+    totals = {k: shown(v) for k, v in expected.items() if k[3] == "_T"}
+    assert printed == totals
+    assert {k[0] for k in printed} == {"KAZ", "KGZ", "TJK", "TKM", "UZB"}
+
+    count = re.search(r"SDMX-JSON: (\d+) observations", research.stdout)
+    assert count is not None
+    assert int(count[1]) == len(expected)
+    header, *sdmx_rows = _printed_table(research.stdout, "SDMX-JSON:")
+    assert header == [*dims, "OBS_VALUE"]
+    assert {tuple(r[:-1]): r[-1] for r in sdmx_rows} == {k: shown(v) for k, v in expected.items()}
+
+
+def _recnet_text(tmp_path: Path, *args: str) -> str:
+    env = {**os.environ, "RECNET_DATABASE_URL": database_url(tmp_path), "RECNET_ENV": "dev"}
+    done = subprocess.run(
+        [sys.executable, "-m", "recnet", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def _token(base: str, env: dict[str, str]) -> str:
