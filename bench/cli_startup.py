@@ -5,7 +5,9 @@ The "before" tree is a revision's ``src/`` (by default the last commit where the
 the settings and the service's modules at start), unpacked with ``git archive`` into a temporary
 directory; the "after" tree is this work tree's ``src/``. Each command runs ``--runs`` times in a
 fresh interpreter per tree, interleaved, and the best wall time counts (the machine is shared:
-the best run is the one least disturbed). The modules each tree loads are listed too.
+the best run is the one least disturbed), with the CPU time (user + system) the interpreter
+used, which other processes on the machine disturb less. The modules each tree loads are listed
+too.
 
     .venv/bin/python bench/cli_startup.py [--baseline REV] [--runs 5]
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -71,7 +75,14 @@ def unpack(revision: str, into: Path) -> Path:
     return into / "src"
 
 
-def run_once(tree: Path, command: tuple[str, ...]) -> tuple[float, list[str]]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(tree: Path, command: tuple[str, ...]) -> tuple[float, float, list[str]]:
+    """Wall time, CPU time and the heavy modules loaded, for one run of the command."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(tree), *command],
@@ -82,7 +93,7 @@ def run_once(tree: Path, command: tuple[str, ...]) -> tuple[float, list[str]]:
     )
     elapsed = time.perf_counter() - started
     marker = done.stderr.rsplit("LOADED ", 1)[-1]
-    return elapsed, json.loads(marker)
+    return elapsed, _children_cpu() - cpu, json.loads(marker)
 
 
 def main() -> None:
@@ -95,18 +106,23 @@ def main() -> None:
             f"before ({options.baseline})": unpack(options.baseline, Path(tmp)),
             "after (work tree)": ROOT / "src",
         }
-        print(f"python {sys.version.split()[0]}; best of {options.runs} runs, wall time\n")
+        print(
+            f"python {sys.version.split()[0]}; best of {options.runs} runs: wall time "
+            f"(CPU time); load average before {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+        )
         print(f"| command | {' | '.join(trees)} |")
         print(f"|---|{'---|' * len(trees)}")
         loaded: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         for command in COMMANDS:
             best = {name: float("inf") for name in trees}
+            best_cpu = dict(best)
             for _ in range(options.runs):
                 for name, tree in trees.items():  # interleaved: both see the same noise
-                    elapsed, modules = run_once(tree, command)
+                    elapsed, cpu, modules = run_once(tree, command)
                     best[name] = min(best[name], elapsed)
+                    best_cpu[name] = min(best_cpu[name], cpu)
                     loaded[name, command] = modules
-            cells = " | ".join(f"{best[name]:.3f} s" for name in trees)
+            cells = " | ".join(f"{best[name]:.3f} s ({best_cpu[name]:.3f} s)" for name in trees)
             print(f"| `recnet {' '.join(command)}` | {cells} |")
         print()
         for (name, command), modules in loaded.items():
