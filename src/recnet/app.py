@@ -25,6 +25,7 @@ from recnet.errors import PROBLEM_MEDIA_TYPE, Problem, install_handlers
 from recnet.logs import configure_logging
 from recnet.web.docs import install_docs
 from recnet.web.explorer import install_explorer
+from recnet.web.record_pages import install_record_pages
 
 OPENAPI_URL = "/v1/openapi.json"
 
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(v1_router)
     install_docs(app)
     install_explorer(app)
+    install_record_pages(app)
     install_handlers(app, retry_after=settings.retry_after_seconds)
 
     # Innermost first: idempotency sees bodies the limits have already bounded.

@@ -7,6 +7,10 @@ and gets back the complete document as UTF-8 bytes (a feed page is small, so not
 - ``atom``: an Atom feed document, ``ATOM``. Paging follows RFC 5005 (``link rel="next"``).
 - ``json_feed``: a JSON Feed 1.1 document, ``JSON_FEED``.
 
+Each entry links to the record's page for people (HTML) where the caller gives one, and always to
+the record in the API (JSON): in Atom as two alternate links told apart by their types, in JSON
+Feed as the item's ``url`` and an attachment of type ``application/json``.
+
 Text is published as plain text, never HTML, so readers show ``<``, ``&`` and quotes as they are.
 XML 1.0 cannot carry every character a Python string can (most C0 control characters, lone
 surrogates, U+FFFE and U+FFFF are not allowed even as character references), so the Atom encoder
@@ -55,6 +59,7 @@ class FeedEntry:
     language: str | None  # e.g. "en", "ru"
     author: str  # the owning member state's code, e.g. "UZB"
     categories: tuple[str, ...] = ()  # vocabulary codes: working group, approaches, ...
+    page_url: str | None = None  # the record's page for people (HTML), where there is one
 
 
 def _utc(moment: datetime) -> datetime:
@@ -121,7 +126,11 @@ def atom(
         if entry.summary:
             _sub(element, "summary", entry.summary, type="text")
         _sub(_sub(element, "author"), "name", entry.author)
-        # The record itself, in the API: an entry without content needs an alternate link.
+        # An entry without content needs an alternate link. The page for people comes first
+        # (readers open the first one, and feedparser makes it the entry's link); the record in
+        # the API stays beside it, with its own type (RFC 4287 allows one alternate per type).
+        if entry.page_url:
+            _sub(element, "link", rel="alternate", type="text/html", href=entry.page_url)
         _sub(element, "link", rel="alternate", type="application/json", href=entry.url)
         for code in entry.categories:
             _sub(element, "category", term=code)
@@ -166,11 +175,15 @@ def json_feed(
 
 
 def _item(entry: FeedEntry) -> dict[str, Any]:
+    # ``url`` is the item's permalink, the page a person opens where there is one; the record
+    # in the API is then kept as an attachment with its media type.
     item: dict[str, Any] = {
         "id": _text(entry.id),
-        "url": _text(entry.url),
+        "url": _text(entry.page_url or entry.url),
         "title": _text(entry.title),
     }
+    if entry.page_url:
+        item["attachments"] = [{"url": _text(entry.url), "mime_type": "application/json"}]
     if entry.summary:
         item["summary"] = _text(entry.summary)
     item["content_text"] = _text(entry.summary or entry.title)

@@ -98,6 +98,7 @@ def _entry(kind: Kind, record: Record, preferred: list[str], base: str) -> FeedE
         language=read.lang,
         author=record.tenant,
         categories=tuple(t for t in tags if t),
+        page_url=f"{base}/{kind.plural}/{record.id}",
     )
 
 
@@ -133,7 +134,7 @@ def _feed(
             feed_id=f"urn:recnet:feed:{kind.plural}",
             title=title,
             self_url=f"{here}?{urlencode(query)}" if query else here,
-            alternate_url=f"{base}/v1/{kind.plural}",
+            alternate_url=f"{base}/",
             updated=entries[0].updated if entries else _EPOCH,
             entries=entries,
             next_url=next_url,
@@ -143,7 +144,7 @@ def _feed(
     else:
         body = json_feed(
             title=title,
-            home_page_url=f"{base}/v1/{kind.plural}",
+            home_page_url=f"{base}/",
             feed_url=here,
             description=f"The latest published {kind.plural} of the Regional Expert Council.",
             entries=entries,
