@@ -61,8 +61,12 @@ def serve(
     import uvicorn
 
     from recnet.db import upgrade
+    from recnet.logs import configure_logging
 
     settings = _settings()
+    # This process logs too (migrations, the webhook thread, uvicorn's supervisor when there are
+    # several workers, which then never builds the app that would configure it): JSON from here.
+    configure_logging(settings.log_level)
     if migrate if migrate is not None else settings.is_sqlite:
         upgrade(settings.database_url)
     stop = threading.Event()
