@@ -6,6 +6,8 @@ anonymously, so the test also shows that the page sees only what anyone may see.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,12 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.factories import practice_body
+from tests.factories import practice_body, programme_body
 from tests.served import access_token, cli_client, served
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT_COPY = Path("/tmp/recnet-explorer.png")
+PROGRAMMES = 23  # one more page than the list's 20
 
 # Parts only (sex by age band, from Syria): the service derives the totals the charts read.
 # KAZ's 2021 figure of 2 is below the minimum cell, so anonymous readers see it withheld.
@@ -60,20 +63,20 @@ def _browser_or_skip() -> None:
 
 def _token(base: str, database_url: str, organisation: str) -> str:
     """A member state's token, from a client registered with the CLI as an operator would."""
-    scopes = "practices:write statistics:write"
+    scopes = "practices:write programmes:write statistics:write"
     return access_token(base, cli_client(database_url, organisation, scopes))
 
 
 def _load(base: str, database_url: str) -> None:
     for organisation, rows in STATISTICS.items():
         headers = {"Authorization": f"Bearer {_token(base, database_url, organisation)}"}
-        csv = "REF_AREA,INDICATOR,SEX,AGE,COUNTERPART_AREA,TIME_PERIOD,OBS_VALUE\n" + "".join(
+        table = "REF_AREA,INDICATOR,SEX,AGE,COUNTERPART_AREA,TIME_PERIOD,OBS_VALUE\n" + "".join(
             f"{organisation},RETURNED,{sex},{age},SYR,{year},{value}\n"
             for sex, age, year, value in rows
         )
         imported = httpx.post(
             f"{base}/v1/statistics/observations",
-            content=csv,
+            content=table,
             headers={**headers, "Content-Type": "text/csv"},
         )
         assert imported.status_code == 200, imported.text
@@ -103,6 +106,17 @@ def _load(base: str, database_url: str) -> None:
         for body in practices:
             created = httpx.post(f"{base}/v1/practices", json=body, headers=headers)
             assert created.status_code == 201, created.text
+        # More programmes than one page of the list holds, and one the public may not see.
+        for n in range(PROGRAMMES):
+            title = {"en": f"Programme {n:02d}", "ru": f"Программа {n:02d}"}
+            created = httpx.post(
+                f"{base}/v1/programmes",
+                json=programme_body(status="published", title=title),
+                headers=headers,
+            )
+            assert created.status_code == 201, created.text
+        hidden = programme_body(status="published", tlp="AMBER", title={"en": "Amber operation"})
+        assert httpx.post(f"{base}/v1/programmes", json=hidden, headers=headers).is_success
 
 
 @pytest.fixture
@@ -135,7 +149,7 @@ def browser(tmp_path: Path) -> Iterator[object]:
         driver.quit()
 
 
-def test_explorer_draws_the_public_figures_and_searches_practices(
+def test_explorer_draws_the_figures_lists_practices_and_programmes_and_links_their_pages(
     tmp_path: Path, browser: object
 ) -> None:
     from selenium.webdriver.common.by import By
@@ -173,33 +187,79 @@ def test_explorer_draws_the_public_figures_and_searches_practices(
         # Only the CLEAR practices, with the API's text shown as text.
         items = "#practices > li"
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, items)) == 2)
-        titles = {e.text for e in driver.find_elements(By.CSS_SELECTOR, ".practice-title")}
+        titles = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "#practices .record-title")}
         assert titles == {
             "Mobile classes for returned children",
             "Vocational training for returned women",
         }
         assert not driver.find_elements(By.CSS_SELECTOR, "#practices b")
+        assert "<b>with</b>" in driver.find_element(By.ID, "practices").text
+        assert driver.find_element(By.ID, "practice-count").text == "2 good practices"
+        assert not driver.find_element(By.ID, "practices-more").is_displayed()
 
-        # Search narrows the list; details open on click, with vocabulary labels.
+        # Programmes beside them, a page at a time: "load more" follows the API's next_cursor.
+        programmes = "#programmes > li"
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, programmes)) == 20)
+        more = driver.find_element(By.ID, "programmes-more")
+        assert more.is_displayed()
+        more.click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, programmes)) == PROGRAMMES)
+        assert not more.is_displayed()
+        shown = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#programmes .record-title")]
+        assert sorted(shown) == [f"Programme {n:02d}" for n in range(PROGRAMMES)], shown
+        assert driver.find_element(By.ID, "programme-count").text == f"{PROGRAMMES} programmes"
+
+        # Every item links to its page.
+        for link in driver.find_elements(By.CSS_SELECTOR, ".records .record-title"):
+            href = link.get_attribute("href")
+            assert href.startswith(f"{base}/practices/") or href.startswith(f"{base}/programmes/")
+            assert href.endswith("?lang=en")
+
+        # The charts' figures as CSV: what each chart draws.
+        for chart in ("csv-area", "csv-sexage"):
+            href = driver.find_element(By.ID, chart).get_attribute("href")
+            download = httpx.get(href)
+            assert download.status_code == 200, href
+            assert download.headers["content-type"].startswith("text/csv")
+            header = download.text.splitlines()[0]
+            assert {"TIME_PERIOD", "OBS_VALUE"} <= set(header.split(","))
+        sexage = httpx.get(driver.find_element(By.ID, "csv-sexage").get_attribute("href")).text
+        periods = {row["TIME_PERIOD"] for row in csv.DictReader(io.StringIO(sexage))}
+        assert periods == {"2022"}, "the chart draws the latest year only"
+
+        # Search narrows both lists; a title opens the record's page.
         box = driver.find_element(By.ID, "q")
         box.send_keys("vocational")
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, items)) == 1)
-        only = driver.find_element(By.CSS_SELECTOR, ".practice-title")
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, programmes))
+        only = driver.find_element(By.CSS_SELECTOR, "#practices .record-title")
         assert only.text == "Vocational training for returned women"
+        assert "Education" in driver.find_element(By.ID, "practices").text
+        only_title = only.text
         only.click()
-        details = driver.find_element(By.CSS_SELECTOR, "#practices details[open]").text
-        assert "<b>with</b>" in details
-        assert "Education" in details or "education" in details.lower()
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == only_title)
+        assert "/practices/" in driver.current_url
+        assert "<b>with</b>" in driver.find_element(By.CLASS_NAME, "summary").text
+        driver.back()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, items))
 
         # Russian: the page's own labels, and the API's text in Russian.
         driver.find_element(By.CSS_SELECTOR, "button[data-lang='ru']").click()
         wait.until(lambda d: d.find_element(By.ID, "h-practices").text == "Эффективные практики")
+        assert driver.find_element(By.ID, "h-programmes").text == "Программы"
+        box = driver.find_element(By.ID, "q")
+        box.clear()
+        box.send_keys("vocational")
+        box.submit()
         wait.until(
             lambda d: (
-                d.find_element(By.CSS_SELECTOR, ".practice-title").text
+                d.find_element(By.CSS_SELECTOR, "#practices .record-title").text
                 == "Профессиональное обучение вернувшихся женщин"
             )
         )
+        link = driver.find_element(By.CSS_SELECTOR, "#practices .record-title")
+        assert link.get_attribute("href").endswith("?lang=ru")
+        assert driver.find_element(By.ID, "practice-count").text == "1 практика"
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
         feed = driver.find_element(By.CSS_SELECTOR, "a[href^='/v1/feeds/practices.atom']")
         assert feed.get_attribute("href").endswith("lang=ru")
@@ -207,6 +267,7 @@ def test_explorer_draws_the_public_figures_and_searches_practices(
         box.clear()
         box.submit()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, items)) == 2)
+        wait.until(lambda d: d.find_element(By.ID, "programme-count").text == "20 программ")
 
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert not severe, severe

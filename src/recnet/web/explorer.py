@@ -1,4 +1,5 @@
-"""The public explorer page at ``/``: charts and the good-practice list, from the public API.
+"""The public explorer page at ``/``: charts (with their figures as CSV), and the good practices
+and programmes, a page at a time, each leading to its record page; all from the public API.
 
 The page is static HTML, one script and one stylesheet shipped inside the package (so it works
 offline and in air-gapped deployments, like ``/docs``). The script reads only the public API,

@@ -1,5 +1,5 @@
 /*
- * recnet explorer: charts and the good-practice list, drawn from the public API.
+ * recnet explorer: charts, the good practices and the programmes, drawn from the public API.
  *
  * Requests are anonymous on purpose: the page shows exactly what anyone may see, that is the
  * disclosure-controlled figures and CLEAR published records. Text from the API is only ever
@@ -21,7 +21,7 @@
     area: null,
     sexage: null,
     query: "",
-    practicesRequest: 0,
+    lists: { practices: { request: 0, next: null }, programmes: { request: 0, next: null } },
   };
 
   const t = (key, values = {}) =>
@@ -225,63 +225,83 @@
       cell: (band, sex) => cells.get(`${band}|${sex}`),
     });
     container.parentElement.querySelector("figcaption").textContent = t("latestYear", { year });
+    // The download holds what the chart draws: that year's figures.
+    const csv = document.getElementById("csv-sexage");
+    const url = new URL(csv.getAttribute("href"), location.origin);
+    url.searchParams.set("start_period", year);
+    url.searchParams.set("end_period", year);
+    csv.setAttribute("href", url.pathname + url.search);
   }
 
-  function practiceItem(item) {
+  /* The two lists, read page by page from the API with its next_cursor ("load more"). */
+  const LISTS = {
+    practices: { count: "practice-count", found: "practicesFound", none: "none", failed: "practicesFailed" },
+    programmes: { count: "programme-count", found: "programmesFound", none: "noProgrammes", failed: "programmesFailed" },
+  };
+  const PAGE_SIZE = 20;
+
+  function plural(key, n) {
+    const form = new Intl.PluralRules(state.lang).select(n);
+    return t(TEXT[state.lang][`${key}_${form}`] !== undefined ? `${key}_${form}` : `${key}_other`, { n: number(n) });
+  }
+
+  function recordItem(plural_, item) {
     const doc = item.document || {};
-    const pick = (text) => (text ? text[state.lang] ?? text[item.lang] ?? Object.values(text)[0] : undefined);
     const li = el("li");
-    const details = el("details");
-    const summary = el("summary");
-    summary.append(el("span", { class: "practice-title", lang: item.lang || state.lang }, item.title));
-    summary.append(el("span", { class: "meta" }, ` · ${codeName("REF_AREA", item.tenant)}`));
-    details.append(summary);
-    const body = el("div", { class: "practice-body" });
-    if (item.summary) body.append(el("p", { class: "summary", lang: item.lang || state.lang }, item.summary));
-    const description = pick(doc.description);
-    if (description) {
-      body.append(el("h3", {}, t("description")));
-      for (const paragraph of description.split(/\n{2,}/)) body.append(el("p", {}, paragraph));
+    const heading = el("h3");
+    // Every item leads to its page, in the language the explorer shows.
+    const href = `/${plural_}/${encodeURIComponent(item.id)}?lang=${state.lang}`;
+    heading.append(el("a", { href, class: "record-title", lang: item.lang || state.lang }, item.title));
+    li.append(heading);
+    const facts = [codeName("REF_AREA", item.tenant)];
+    if (plural_ === "practices" && doc.working_group) facts.push(termName("working_groups", doc.working_group));
+    if (plural_ === "programmes" && doc.activity_status) facts.push(termName("activity_statuses", doc.activity_status));
+    li.append(el("p", { class: "meta" }, facts.join(" · ")));
+    if (item.summary) li.append(el("p", { class: "summary", lang: item.lang || state.lang }, item.summary));
+    const tags = plural_ === "practices" ? doc.approaches : doc.components;
+    if (tags && tags.length) {
+      const list = el("ul", { class: "tags", "aria-label": t(plural_ === "practices" ? "approaches" : "components") });
+      for (const code of tags) list.append(el("li", {}, termName("approaches", code)));
+      li.append(list);
     }
-    const facts = el("dl");
-    facts.append(el("dt", {}, t("memberState")), el("dd", {}, codeName("REF_AREA", item.tenant)));
-    if (doc.working_group) {
-      facts.append(el("dt", {}, t("workingGroup")), el("dd", {}, termName("working_groups", doc.working_group)));
-    }
-    if (doc.approaches && doc.approaches.length) {
-      const list = el("ul", { class: "tags" });
-      for (const a of doc.approaches) list.append(el("li", {}, termName("approaches", a)));
-      const dd = el("dd");
-      dd.append(list);
-      facts.append(el("dt", {}, t("approaches")), dd);
-    }
-    body.append(facts);
-    details.append(body);
-    li.append(details);
     return li;
   }
 
-  async function loadPractices() {
-    const request = ++state.practicesRequest;
-    const params = new URLSearchParams({ limit: "50" });
+  async function loadList(plural_, more = false) {
+    const list = state.lists[plural_];
+    const request = ++list.request;
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (state.query) params.set("q", state.query);
-    const list = document.getElementById("practices");
-    const count = document.getElementById("practice-count");
-    list.setAttribute("aria-busy", "true");
+    if (more && list.next) params.set("cursor", list.next);
+    const container = document.getElementById(plural_);
+    const count = document.getElementById(LISTS[plural_].count);
+    const button = document.getElementById(`${plural_}-more`);
+    container.setAttribute("aria-busy", "true");
+    button.disabled = true;
     try {
-      const page = await getJSON(`/v1/practices?${params}`);
-      if (request !== state.practicesRequest) return; // a newer search has been sent
-      list.replaceChildren(...page.items.map(practiceItem));
-      count.textContent = page.items.length ? t("found", { n: page.items.length }) : t("none");
+      const page = await getJSON(`/v1/${plural_}?${params}`);
+      if (request !== list.request) return; // a newer search or language has been asked for
+      const items = page.items.map((item) => recordItem(plural_, item));
+      if (more) container.append(...items);
+      else container.replaceChildren(...items);
+      list.next = page.next_cursor || null;
+      const shown = container.children.length;
+      count.textContent = shown ? plural(LISTS[plural_].found, shown) : t(LISTS[plural_].none);
+      button.hidden = !list.next;
     } catch (error) {
-      if (request !== state.practicesRequest) return;
+      if (request !== list.request) return;
       console.error(error);
-      list.replaceChildren();
-      count.textContent = t("practicesFailed");
+      if (!more) container.replaceChildren();
+      count.textContent = t(LISTS[plural_].failed);
     } finally {
-      if (request === state.practicesRequest) list.setAttribute("aria-busy", "false");
+      if (request === list.request) {
+        container.setAttribute("aria-busy", "false");
+        button.disabled = false;
+      }
     }
   }
+
+  const loadLists = () => Promise.all(Object.keys(LISTS).map((plural_) => loadList(plural_)));
 
   function translatePage() {
     document.documentElement.lang = state.lang;
@@ -306,7 +326,7 @@
     translatePage();
     drawArea();
     drawSexAge();
-    loadPractices();
+    loadLists();
   }
 
   async function loadReference() {
@@ -351,7 +371,7 @@
     const search = () => {
       clearTimeout(pending);
       state.query = input.value.trim();
-      loadPractices();
+      loadLists();
     };
     document.getElementById("search").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -362,10 +382,13 @@
       clearTimeout(pending);
       pending = setTimeout(search, 300);
     });
-    // Labels first (codes are shown until they arrive), then figures and practices together.
+    for (const plural_ of Object.keys(LISTS)) {
+      document.getElementById(`${plural_}-more`).addEventListener("click", () => loadList(plural_, true));
+    }
+    // Labels first (codes are shown until they arrive), then figures and both lists together.
     loadReference()
       .catch((error) => console.error(error))
-      .then(() => Promise.all([loadFigures(), loadPractices()]));
+      .then(() => Promise.all([loadFigures(), loadLists()]));
   }
 
   start();
