@@ -14,9 +14,11 @@ from recnet import __version__
 from recnet.api.idempotency import IdempotencyMiddleware
 from recnet.api.metrics import install_metrics, process_stopped
 from recnet.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from recnet.api.openapi_security import describe_security
 from recnet.api.readcache import ReadCache
 from recnet.api.v1.router import router as v1_router
 from recnet.api.v1.statistics import IMPORT_PATH
+from recnet.api.v1.well_known import install_well_known
 from recnet.auth.keys import KeyRing
 from recnet.auth.ratelimit import RateLimiter
 from recnet.config import Settings, get_settings
@@ -50,8 +52,10 @@ def api_routes(app: FastAPI) -> list[RouteContext]:
 
 
 def _problem_openapi(app: FastAPI) -> dict[str, Any]:
-    """The generated document, with every error response described as problem+json."""
+    """The generated document, with every error response described as problem+json and each
+    operation's security as the policy table has it (``api.openapi_security``)."""
     schema = FastAPI.openapi(app)
+    describe_security(schema)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
@@ -100,6 +104,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.read_cache = ReadCache(app.state.database, settings.read_cache_mb * 1024 * 1024)
 
     app.include_router(v1_router)
+    install_well_known(app)
     install_docs(app)
     install_explorer(app)
     install_record_pages(app)

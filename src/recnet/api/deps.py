@@ -9,13 +9,20 @@
 - ``RateLimit``: the rate-limit dependency, by caller; ``AddressRateLimit`` for the token endpoint,
   whose Authorization header carries client credentials, not a bearer token. Both, and every route
   or layer that counts a request itself, go through ``count_request``.
+
+The caller's header is read through ``oauth2`` (the client-credentials flow, with the scopes and
+what each allows), so the OpenAPI document names the flow and, per operation, the scopes that
+``Require`` asks for: Swagger UI's Authorize and code generators see them. It only documents: it
+never refuses a request; ``get_principal`` and ``check_scopes`` decide.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
 from sqlmodel import Session
 
 from recnet.api.unit_of_work import get_database, get_session
@@ -31,10 +38,50 @@ from recnet.errors import TooManyRequests
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
+# Where clients exchange their credentials for a token (api/v1/auth.py serves it).
+TOKEN_PATH = "/v1/auth/token"
+SECURITY_SCHEME = "oauth2"
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
+# What each scope lets a client do, as the OpenAPI document and the Authorize dialog show it.
+SCOPE_DESCRIPTIONS: dict[Scope, str] = {
+    Scope.practices_write: "Create, update, publish and delete its own state's good practices.",
+    Scope.programmes_write: "Create, update, publish and delete its own state's programmes.",
+    Scope.statistics_write: "Import its own state's repatriation statistics.",
+    Scope.feeds_read: "Read the change feed (GET /v1/feeds/changes).",
+    Scope.subscriptions_write: "Register and manage webhook subscriptions.",
+    Scope.admin: "Secretariat administration: the audit trail and the registered clients.",
+}
+
+
+class OAuth2ClientCredentials(OAuth2):
+    """The OAuth2 client-credentials flow as a security dependency that only documents: it hands
+    on the Authorization header (or None) and never refuses, whatever ``auto_error`` would do."""
+
+    def __init__(self, token_url: str, scopes: dict[Scope, str], scheme_name: str) -> None:
+        flow = OAuthFlowClientCredentials(
+            tokenUrl=token_url, scopes={scope.value: text for scope, text in scopes.items()}
+        )
+        super().__init__(
+            flows=OAuthFlows(clientCredentials=flow),
+            scheme_name=scheme_name,
+            description=(
+                "Client credentials (HTTP Basic or form fields) for a short-lived bearer token. "
+                "Routes open to anonymous callers answer more to a token; the others need one, "
+                "with the scopes they list."
+            ),
+            auto_error=False,
+        )
+
+
+oauth2 = OAuth2ClientCredentials(TOKEN_PATH, SCOPE_DESCRIPTIONS, SECURITY_SCHEME)
+AuthorizationHeader = Annotated[str | None, Security(oauth2)]
+
+
+def get_principal(
+    request: Request, session: SessionDep, authorization: AuthorizationHeader
+) -> Principal:
     """The caller: anonymous without a token; a bad token is refused, never taken as anonymous."""
-    token = bearer_token(request.headers.get("authorization"))
+    token = bearer_token(authorization)
     if token is None:
         principal = ANONYMOUS
     else:
@@ -63,12 +110,13 @@ async def principal_of(request: Request) -> Principal:
 
 
 def Require(*scopes: Scope) -> object:  # noqa: N802 (read as a type: Annotated[Principal, Require(...)])
-    """A dependency: the caller is authenticated and holds every one of ``scopes``."""
+    """A dependency: the caller is authenticated and holds every one of ``scopes`` (which the
+    OpenAPI document lists on the operation)."""
 
     def dependency(principal: PrincipalDep) -> Principal:
         return check_scopes(principal, *scopes)
 
-    return Depends(dependency)
+    return Security(dependency, scopes=[scope.value for scope in scopes])
 
 
 def require_authenticated(principal: PrincipalDep) -> Principal:
