@@ -149,13 +149,27 @@ def parse_json(body: bytes) -> Iterator[tuple[int, Any]]:
         yield index + 1, item
 
 
+_DELIMITER_NAMES = {",": "comma ','", ";": "semicolon ';'", "\t": "tab"}
+
+
+def csv_delimiter(text: str) -> str:
+    """The delimiter of a CSV: whichever of comma, semicolon and tab its first line holds most
+    (a comma on a tie). Spreadsheets set to a locale whose decimal mark is a comma (Russian,
+    among others) save CSV with semicolons; RR_STATS column names hold none of the three."""
+    first_line = text[: text.find("\n")] if "\n" in text else text
+    counts = {d: first_line.count(d) for d in _DELIMITER_NAMES}
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
 def parse_csv(body: bytes) -> Iterator[tuple[int, Any]]:
-    """Rows of a CSV with a header of RR_STATS column names, numbered by line."""
+    """Rows of a CSV with a header of RR_STATS column names, numbered by line. The delimiter
+    (comma, semicolon or tab) is read from the header line; a UTF-8 byte order mark is dropped."""
     try:
         text_stream = io.StringIO(body.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ValidationProblem("The CSV is not UTF-8 text.") from None
-    reader = csv.reader(text_stream)
+    delimiter = csv_delimiter(text_stream.getvalue())
+    reader = csv.reader(text_stream, delimiter=delimiter)
     header = [h.strip().upper() for h in next(reader, [])]
     unknown = [h for h in header if h not in COLUMNS]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -164,7 +178,8 @@ def parse_csv(body: bytes) -> Iterator[tuple[int, Any]]:
             "The CSV header must name RR_STATS columns once each"
             + (f"; unknown: {', '.join(unknown[:10])}" if unknown else "")
             + (f"; missing: {', '.join(missing)}" if missing else "")
-            + "."
+            + f" (read with the delimiter {_DELIMITER_NAMES[delimiter]}, the one its first"
+            " line uses most; the delimiters understood are comma, semicolon and tab)."
         )
     width = len(header)
     for row in reader:
