@@ -315,6 +315,14 @@ def upsert_by_ref(
     if existing is None:
         return create(session, principal, kind, body), True
     status = body.pop("status", None)
+    if status == "draft" and existing.status == "published":
+        # Records move draft -> published -> withdrawn, never back: a published record stays
+        # as it is rather than seem to have been taken back to draft.
+        raise ValidationProblem(
+            f"This {kind.name} is published and cannot go back to draft: nothing was changed. "
+            f"Send the replacement without status (or with status published) to update it, "
+            f"or withdraw it."
+        )
     _apply(session, principal, kind, existing, body)
     if status == "published" and existing.status == "draft":
         _transition(session, principal, existing, "published")
