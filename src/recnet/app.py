@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from recnet import __version__
+from recnet.api.conventions import HttpConventionsMiddleware
 from recnet.api.idempotency import IdempotencyMiddleware
 from recnet.api.metrics import install_metrics, process_stopped
 from recnet.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -118,6 +119,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             settings.max_import_bytes if path == IMPORT_PATH else settings.max_body_bytes
         ),
         streamed=lambda path: path == IMPORT_PATH,
+    )
+    # HEAD, CORS, unknown parameters, Accept, the OpenAPI document's validators (one place).
+    app.add_middleware(
+        HttpConventionsMiddleware,
+        router=app.router,
+        cors_origins=settings.cors_origins,
+        openapi_url=OPENAPI_URL,
     )
     # Added last but one, so it wraps everything but the metrics (which count its answers).
     app.add_middleware(RequestContextMiddleware)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -24,6 +25,9 @@ def default_threads() -> int:
     contend for the interpreter and throughput falls.
     """
     return max(2, 2 * (os.cpu_count() or 1))
+
+
+_WEB_ORIGIN = re.compile(r"^https?://[a-z0-9.\-]+(:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -104,6 +108,10 @@ class Settings(BaseSettings):
     # links in feeds start with. Unset: links are relative to the server's root. Never taken
     # from the request's Host header.
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#@\s]+(/[^?#\s]*)?$")
+    # Web origins (https://host[:port], comma-separated; * for any) whose pages may read the
+    # API's anonymous GET answers (CORS). Empty (the default): none. Credentials never: requests
+    # carrying Authorization are given no CORS headers, whatever this says.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # GET /metrics in the Prometheus text format: not served (off, the default), served to
@@ -137,6 +145,21 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError:
                 raise ValueError(f"{proxy!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().lower().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _web_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not _WEB_ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not a web origin (https://host[:port]) or *")
         return value
 
     @field_validator("public_url")

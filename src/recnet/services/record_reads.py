@@ -165,8 +165,9 @@ def list_page(
     limit: int,
     cursor: str | None,
     preferred: Sequence[str],
-) -> bytes:
-    """The JSON of ``Page[kind.read]`` for ``list_records``, built straight from the rows.
+) -> tuple[bytes, str | None]:
+    """The JSON of ``Page[kind.read]`` for ``list_records``, built straight from the rows, and
+    its next cursor (the route links the next page with it).
 
     The documents were validated when they were written and are stored as the read model
     serialises them, so they are embedded without being parsed into models again (a test
@@ -205,4 +206,5 @@ def list_page(
                 "document": orjson.Fragment(row.document),
             }
         )
-    return orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
+    body = orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
+    return body, next_cursor

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 
 from recnet.api.deps import PrincipalDep, RateLimit, SessionDep, count_request, principal_of
-from recnet.api.http import conditional, preferred_languages, public_base
+from recnet.api.http import conditional, next_link, preferred_languages, public_base
 from recnet.auth.principal import Principal, bearer_token, check_scopes, resolve
 from recnet.auth.scopes import Scope
 from recnet.db import Database
@@ -81,7 +81,9 @@ async def get_changes(
         await anyio.sleep(POLL_EVERY)
     # ChangePage's fields, serialised by orjson with the stored records embedded as they are.
     page = {"items": found.items, "next_cursor": str(found.last_seq), "has_more": found.has_more}
-    return conditional(request, response, orjson.dumps(page))
+    # The next page is always named: after the last event seen (possibly empty for now).
+    link = next_link(request, str(found.last_seq), "after")
+    return conditional(request, response, orjson.dumps(page), headers={"Link": link})
 
 
 def _entry(kind: Kind, record: Record, preferred: list[str], base: str) -> FeedEntry:
@@ -157,7 +159,10 @@ def _feed(
         response,
         body,
         media_type=media,
-        headers={"Vary": "Accept-Language, Authorization"},
+        headers={
+            "Vary": "Accept-Language, Authorization",
+            **({"Link": f'<{next_url}>; rel="next"'} if next_url else {}),
+        },
     )
 
 

@@ -21,7 +21,13 @@ from recnet.api.deps import (
     count_request,
     principal_of,
 )
-from recnet.api.http import conditional, if_match_versions, preferred_languages, version_etag
+from recnet.api.http import (
+    conditional,
+    if_match_versions,
+    next_link,
+    preferred_languages,
+    version_etag,
+)
 from recnet.api.readcache import Answer, CachedReadRoute, cached_read, request_key
 from recnet.errors import Conflict, ValidationProblem
 from recnet.schemas.common import Page, SourceRef
@@ -46,6 +52,10 @@ IfMatch = Annotated[
 Lang = Annotated[
     Language | None,
     Query(description="Only records in this language; also picks the language of title/summary."),
+]
+ReadLang = Annotated[
+    Language | None,
+    Query(description="The language of title/summary (before Accept-Language)."),
 ]
 RecordId = Annotated[uuid.UUID, Path(description="The record's id.")]
 MERGE_PATCH = "application/merge-patch+json"
@@ -86,10 +96,13 @@ def _answer(
     response: Response,
     record: Any,
     status_code: int = 200,
+    lang: Language | None = None,
     **headers: str,
 ) -> Response:
-    """The record as the caller reads it, with the ETag of its version and language."""
-    read = record_reads.to_read(kind, record, preferred_languages(request))
+    """The record as the caller reads it (in ``lang`` if it has it, else as Accept-Language
+    prefers), with the ETag of its version and language."""
+    preferred = preferred_languages(request, lang.value if lang else None)
+    read = record_reads.to_read(kind, record, preferred)
     return conditional(
         request,
         response,
@@ -188,9 +201,10 @@ def _read_route(kind: Kind) -> Callable[..., Response]:
         record_id: RecordId,
         principal: PrincipalDep,
         session: SessionDep,
+        lang: ReadLang = None,
     ) -> Response:
         record = record_reads.get_visible(session, principal, kind, record_id)
-        return _answer(kind, request, response, record)
+        return _answer(kind, request, response, record, lang=lang)
 
     return read
 
@@ -260,7 +274,7 @@ def _list_route(kind: Kind) -> Callable[..., Any]:
         preferred = preferred_languages(request, lang.value if lang else None)
 
         def compute(session: Session) -> Answer:
-            body = record_reads.list_page(
+            body, next_cursor = record_reads.list_page(
                 session,
                 principal,
                 kind,
@@ -270,7 +284,10 @@ def _list_route(kind: Kind) -> Callable[..., Any]:
                 cursor=cursor,
                 preferred=preferred,
             )
-            return Answer(body, headers=(("Vary", "Accept-Language"),))
+            headers = [("Vary", "Accept-Language")]
+            if next_cursor:
+                headers.append(("Link", next_link(request, next_cursor)))
+            return Answer(body, headers=tuple(headers))
 
         return await cached_read(
             request, response, principal, request_key(request, preferred), compute

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recnet.errors import ProblemError
+from recnet.api.http import NotAcceptable
 
 MAX_ACCEPT = 2000
 MAX_RANGES = 30
 
-
-class NotAcceptable(ProblemError):
-    status, slug, title = 406, "not-acceptable", "Not acceptable"
+__all__ = ["NotAcceptable", "Offer", "negotiate"]
 
 
 @dataclass(frozen=True)

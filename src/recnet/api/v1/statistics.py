@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 import uuid
@@ -18,7 +19,14 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from recnet.api.deps import DatabaseDep, PrincipalDep, Require, SessionDep
-from recnet.api.http import conditional, preferred_languages
+from recnet.api.http import (
+    conditional,
+    download_headers,
+    http_date,
+    next_link,
+    not_modified,
+    preferred_languages,
+)
 from recnet.api.v1.sdmx_negotiation import NotAcceptable
 from recnet.auth.principal import Principal
 from recnet.auth.scopes import Scope
@@ -27,10 +35,16 @@ from recnet.db import Database
 from recnet.errors import ProblemError, UnsupportedMediaType, ValidationProblem
 from recnet.formats import sdmx
 from recnet.schemas.common import Page
-from recnet.schemas.statistics import DIMENSIONS, REGION, TOTAL, normalise_period
+from recnet.schemas.statistics import (
+    DIMENSIONS,
+    MEMBER_STATES,
+    REGION,
+    TOTAL,
+    normalise_period,
+)
 from recnet.schemas.statistics_io import ImportReport, StatisticsObservation, Strategy
 from recnet.schemas.statistics_structure import StatisticsStructure, structure
-from recnet.services import statistics
+from recnet.services import sdmx_data, statistics
 from recnet.services.statistics import CubeFilters, ImportRequest, PublishedCell
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
@@ -44,6 +58,9 @@ MEDIA = {
     "sdmx-json": sdmx.SDMX_JSON,
     "sdmx-csv": sdmx.SDMX_CSV,
 }
+# The file names downloads are saved under (Content-Disposition).
+EXTENSIONS = {"csv": "csv", "sdmx-json": "sdmx.json", "sdmx-csv": "sdmx.csv"}
+AggregateFormat = Literal["json", "csv"]
 Codes = Annotated[
     str | None, Query(max_length=500, description="One code, or several separated by , or +.")
 ]
@@ -272,18 +289,44 @@ def list_observations(
     chosen = _format(request, format)
     if chosen != "json":
         lang = (preferred_languages(request) or ["en"])[0]
+        # The export is fixed by the log's head, the query, the format and the reader's view:
+        # a client that has it already is told so before anything is read.
+        head, changed = sdmx_data.data_version(session)
+        etag = _export_etag(request, principal, head, chosen, lang)
+        last_modified = http_date(changed)
+        headers = {
+            **dict(response.headers),
+            **download_headers(etag, last_modified, f"rr_stats_observations.{EXTENSIONS[chosen]}"),
+            "Vary": "Accept, Accept-Language, Authorization",
+        }
+        if not_modified(request, etag, last_modified):
+            return Response(status_code=304, headers=headers)
         encode = _encoder(chosen, lang, "AllDimensions")
         return StreamingResponse(
             _stream(database, principal, filters, encode),
             media_type=MEDIA[chosen],
-            headers=dict(response.headers),
+            headers=headers,
         )
     limit = min(limit, MAX_PAGE)
     rows = session.execute(statistics.cube_query(filters, _cursor(cursor)).limit(limit + 1)).all()
     cells = list(statistics.published(principal, rows[:limit], filters))
     next_cursor = _encode_cursor(tuple(rows[limit - 1][:6])) if len(rows) > limit else None
     page = Page[StatisticsObservation](items=[_json(c) for c in cells], next_cursor=next_cursor)
-    return conditional(request, response, page)
+    links = {"Link": next_link(request, next_cursor)} if next_cursor else {}
+    return conditional(request, response, page, headers=links)
+
+
+def _export_etag(request: Request, principal: Principal, head: int, fmt: str, lang: str) -> str:
+    parts = (
+        str(head),
+        request.url.path,
+        request.url.query,
+        fmt,
+        lang,
+        principal.role.value,
+        principal.tenant or "",
+    )
+    return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
 
 
 def _json(cell: PublishedCell) -> StatisticsObservation:
@@ -298,7 +341,11 @@ def _json(cell: PublishedCell) -> StatisticsObservation:
     )
 
 
-@router.get("/aggregates", response_model=Page[StatisticsObservation])
+@router.get(
+    "/aggregates",
+    response_model=Page[StatisticsObservation],
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def get_aggregates(
     request: Request,
     response: Response,
@@ -308,21 +355,42 @@ def get_aggregates(
         str, Query(max_length=200, description="Dimensions to keep, e.g. REF_AREA,TIME_PERIOD.")
     ] = "REF_AREA,TIME_PERIOD",
     indicator: Codes = None,
+    ref_area: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="Member states (and CAS, the regional total) to give when REF_AREA is "
+            "kept; by default the member states only, so a column sums to the region.",
+        ),
+    ] = None,
     frequency: Annotated[Literal["A", "Q", "M"], Query(description="A, Q or M.")] = "A",
     start_period: Period = None,
     end_period: Period = None,
+    format: Annotated[
+        AggregateFormat | None, Query(description="json or csv; overrides Accept.")
+    ] = None,
 ) -> Response:
     """Totals over the dimensions not kept (the regional total when REF_AREA is not kept), at a
-    frequency (quarters and months rolled up to years), from exact figures, then protected."""
+    frequency (quarters and months rolled up to years), from exact figures, then protected.
+
+    With REF_AREA kept, the member states are given, and the regional total CAS only when
+    asked for (ref_area=CAS): a sum down the column is then the region's total.
+    """
+    chosen = _aggregate_format(request, format)
     kept = {d.strip().upper() for d in by.split(",") if d.strip()}
     unknown = kept - set(DIMENSIONS)
     if unknown:
         raise ValidationProblem(
             f"by may name only {', '.join(DIMENSIONS)}; not {', '.join(sorted(unknown))}."
         )
+    areas = _codes(ref_area)
     dimensions: dict[str, list[str]] = {"INDICATOR": _codes(indicator)}
+    if areas:
+        dimensions["REF_AREA"] = areas
+    elif "REF_AREA" in kept:
+        dimensions["REF_AREA"] = [c.id for c in MEMBER_STATES]
     for dimension in ("REF_AREA", "SEX", "AGE", "COUNTERPART_AREA"):
-        if dimension not in kept:
+        if dimension not in kept and dimension not in dimensions:
             # The reported (or regional) total, never the sum of a total with its parts.
             dimensions[dimension] = [REGION if dimension == "REF_AREA" else TOTAL]
     filters = CubeFilters(
@@ -333,5 +401,25 @@ def get_aggregates(
     )
     query = statistics.cube_query(filters).where(statistics.cube_frequency(frequency))
     cells = statistics.published(principal, session.execute(query.limit(MAX_PAGE)), filters)
+    if chosen == "csv":
+        body = b"".join(sdmx.plain_csv(_as_sdmx(cells)))
+        return conditional(
+            request,
+            response,
+            body,
+            media_type=MEDIA["csv"],
+            headers={"Content-Disposition": 'attachment; filename="rr_stats_aggregates.csv"'},
+        )
     page = Page[StatisticsObservation](items=[_json(c) for c in cells])
     return conditional(request, response, page)
+
+
+def _aggregate_format(request: Request, given: AggregateFormat | None) -> AggregateFormat:
+    """json or csv: as ``format`` says, else as Accept prefers (JSON unless only CSV is
+    accepted; what neither can answer was refused with 406 before the route ran)."""
+    if given:
+        return given
+    accept = request.headers.get("accept", "")[:2000].lower()
+    if "text/csv" in accept and "application/json" not in accept:
+        return "csv"
+    return "json"

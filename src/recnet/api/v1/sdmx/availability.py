@@ -11,6 +11,7 @@ from typing import Annotated, Any, Final, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from recnet.api.deps import PrincipalDep, SessionDep
+from recnet.api.http import http_date
 from recnet.api.v1.sdmx.common import (
     SDMX_JSON,
     SDMX_ML,
@@ -19,7 +20,6 @@ from recnet.api.v1.sdmx.common import (
     Key,
     PeriodQuery,
     ProviderRef,
-    http_date,
     structure_response,
 )
 from recnet.api.v1.sdmx_negotiation import negotiate

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import Path, Query, Request, Response
 
-from recnet.api.http import preferred_languages, public_base
+from recnet.api.http import not_modified, preferred_languages, public_base
 from recnet.api.v1.sdmx_negotiation import Offer
 from recnet.clock import utcnow
 from recnet.formats.sdmx import json_structure, ml_structure
@@ -34,25 +34,6 @@ ObservationLevel = Literal[
 ]
 
 LAST_MODIFIED: Final = format_datetime(datetime.fromisoformat(VALID_FROM), usegmt=True)
-
-
-def not_modified(request: Request, etag: str, last_modified: str) -> bool:
-    """If-None-Match first (RFC 9110: If-Modified-Since is ignored when it is present)."""
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = {t.strip().removeprefix("W/") for t in if_none_match[:2000].split(",")}
-        return "*" in tags or etag in tags
-    since = request.headers.get("if-modified-since")
-    if since:
-        try:
-            return parsedate_to_datetime(since[:100]) >= parsedate_to_datetime(last_modified)
-        except (TypeError, ValueError):
-            return False
-    return False
-
-
-def http_date(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
 def structure_response(

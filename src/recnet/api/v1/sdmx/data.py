@@ -18,14 +18,12 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from recnet.api.deps import DatabaseDep, PrincipalDep
-from recnet.api.http import preferred_languages
+from recnet.api.http import download_headers, http_date, not_modified, preferred_languages
 from recnet.api.v1.sdmx.common import (
     FlowRef,
     Key,
     PeriodQuery,
     ProviderRef,
-    http_date,
-    not_modified,
 )
 from recnet.api.v1.sdmx_negotiation import Offer, negotiate
 from recnet.auth.principal import Principal
@@ -159,6 +157,14 @@ def _gzip(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     return compressed()
 
 
+def flow_file_name(flow: str) -> str:
+    """The name a download of a dataflow is saved under: its id (AGENCY,ID,VERSION gives ID),
+    in safe characters."""
+    parts = flow.split(",")
+    name = parts[1] if len(parts) > 1 else parts[0]
+    return "".join(c if c.isalnum() or c in "_-" else "_" for c in name)[:60] or "data"
+
+
 async def _open_stream(
     database: Database,
     principal: Principal,
@@ -225,10 +231,10 @@ async def _data(
         ).encode()
     ).hexdigest()[:32] + '"'  # fmt: skip
     last_modified = http_date(changed)
+    extension = "json" if "json" in offer.key else "csv" if "csv" in offer.key else "xml"
     headers = {
         **dict(response.headers),
-        "ETag": etag,
-        "Last-Modified": last_modified,
+        **download_headers(etag, last_modified, f"{flow_file_name(flow)}.{extension}"),
         "Vary": "Accept, Accept-Encoding, Accept-Language, Authorization",
     }
     headers.pop("content-length", None)

@@ -9,10 +9,10 @@ from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 
+from recnet.api.http import not_modified
 from recnet.api.v1.sdmx.common import (
     LAST_MODIFIED,
     ObservationLevel,
-    not_modified,
 )
 from recnet.api.v1.sdmx_negotiation import Offer, negotiate
 from recnet.formats.sdmx import ml_schema
