@@ -15,15 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
 from recnet.api.protocol import encode_request_line
 from tests.served import _free_port, database_url, served
 
 PROTOCOL = "recnet.api.protocol:Utf8RequestLineProtocol"
-SERVE_WIRED = (
-    "recnet serve passes http=Utf8RequestLineProtocol to uvicorn (src/recnet/cli/serve.py)"
-)
 
 
 def raw_exchange(base: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -115,7 +111,6 @@ def test_raw_utf8_query_is_answered(tmp_path: Path) -> None:
         assert json.loads(body)["status"] == 400
 
 
-@pytest.mark.xfail(reason=f"waiting for: {SERVE_WIRED}", strict=False)
 def test_recnet_serve_answers_a_raw_utf8_query(tmp_path: Path) -> None:
     with served(tmp_path) as (base, _):
         status, headers, _body = raw_exchange(base, _get("/v1/practices?q=классы"))

@@ -77,6 +77,8 @@ def serve(
     uvicorn.run(
         "recnet.app:create_served_app",
         factory=True,
+        # uvicorn's httptools protocol, taking raw UTF-8 in the request line (api/protocol.py).
+        http="recnet.api.protocol:Utf8RequestLineProtocol",
         host=host,
         port=port,
         workers=workers,
