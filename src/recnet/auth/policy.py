@@ -45,6 +45,7 @@ ROUTE_POLICY: dict[tuple[str, str], frozenset[Role]] = {
     **_records("practices"),
     **_records("programmes"),
     ("GET", "/v1/statistics/structure"): EVERYONE,
+    ("GET", "/v1/statistics/template.xlsx"): EVERYONE,
     ("POST", "/v1/statistics/observations"): MEMBER_STATES,
     # Everyone reads statistics: below member-state level, disclosure-controlled.
     ("GET", "/v1/statistics/observations"): EVERYONE,

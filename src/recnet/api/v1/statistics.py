@@ -45,7 +45,7 @@ from recnet.schemas.statistics import (
 from recnet.schemas.statistics_io import ImportReport, StatisticsObservation, Strategy
 from recnet.schemas.statistics_structure import StatisticsStructure, structure
 from recnet.services import sdmx_data, statistics
-from recnet.services.statistics import CubeFilters, ImportRequest, PublishedCell
+from recnet.services.statistics import CubeFilters, ImportRequest, PublishedCell, template
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 
@@ -75,6 +75,29 @@ class ImportRefused(ProblemError):
 def get_statistics_structure(request: Request, response: Response) -> Response:
     """The RR_STATS data structure: dimensions in order, measure, attributes, every codelist."""
     return conditional(request, response, structure())
+
+
+@router.get(
+    "/template.xlsx",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "An XLSX workbook: the RR_STATS sheet to fill in, one sheet per "
+            "codelist, drop-down lists on the coded columns.",
+            "content": {template.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+def get_statistics_template() -> Response:
+    """The statistics template workbook, to fill in and upload as it is."""
+    return Response(
+        template.template_bytes(),
+        media_type=template.MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{template.FILE_NAME}"',
+            "Cache-Control": "public, max-age=3600",
+        },
+    )
 
 
 @router.post(
