@@ -45,7 +45,13 @@ from recnet.schemas.statistics import (
 from recnet.schemas.statistics_io import ImportReport, StatisticsObservation, Strategy
 from recnet.schemas.statistics_structure import StatisticsStructure, structure
 from recnet.services import sdmx_data, statistics
-from recnet.services.statistics import CubeFilters, ImportRequest, PublishedCell, template
+from recnet.services.statistics import (
+    CubeFilters,
+    ImportRequest,
+    PublishedCell,
+    template,
+    workbook,
+)
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 
@@ -84,7 +90,7 @@ def get_statistics_structure(request: Request, response: Response) -> Response:
         200: {
             "description": "An XLSX workbook: the RR_STATS sheet to fill in, one sheet per "
             "codelist, drop-down lists on the coded columns.",
-            "content": {template.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            "content": {workbook.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
         }
     },
 )
@@ -92,7 +98,7 @@ def get_statistics_template() -> Response:
     """The statistics template workbook, to fill in and upload as it is."""
     return Response(
         template.template_bytes(),
-        media_type=template.MEDIA_TYPE,
+        media_type=workbook.MEDIA_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="{template.FILE_NAME}"',
             "Cache-Control": "public, max-age=3600",
@@ -110,6 +116,7 @@ def get_statistics_template() -> Response:
             "content": {
                 "application/json": {"schema": {"type": "object"}},
                 "text/csv": {"schema": {"type": "string"}},
+                workbook.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
             },
         }
     },
@@ -121,14 +128,33 @@ async def import_observations(
     strategy: Strategy = "create_and_update",
     atomic: bool = True,
     dry_run: bool = False,
+    sheet: Annotated[
+        str | None,
+        Query(
+            max_length=workbook.MAX_SHEET_NAME,
+            description="XLSX only: the sheet to read, by its name or its number from 1 "
+            "(default: the first).",
+        ),
+    ] = None,
 ) -> ImportReport:
-    """Import observations (JSON or CSV) for the caller's own state, with an import report."""
+    """Import observations (JSON, CSV or an XLSX sheet) for the caller's own state, with an
+    import report."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in ("application/json", "text/csv"):
-        raise UnsupportedMediaType("Send application/json or text/csv.")
+    if media not in ("application/json", "text/csv", workbook.MEDIA_TYPE):
+        raise UnsupportedMediaType(f"Send application/json, text/csv or {workbook.MEDIA_TYPE}.")
+    if sheet is not None and media != workbook.MEDIA_TYPE:
+        raise ValidationProblem("sheet= chooses a sheet of an XLSX workbook; this is not one.")
     body = await request.body()
     settings = request.app.state.settings
-    import_request = ImportRequest(body, media == "text/csv", strategy, atomic, dry_run)
+    import_request = ImportRequest(
+        body,
+        media == "text/csv",
+        strategy,
+        atomic,
+        dry_run,
+        xlsx=media == workbook.MEDIA_TYPE,
+        sheet=sheet,
+    )
     del body
     report = await anyio.to_thread.run_sync(
         statistics.run_import, session, principal, import_request, settings.min_cell

@@ -1,6 +1,7 @@
 """Statistics imports: a member state's observations, validated whole, then written.
 
-An import is parsed (``parse_json``, ``parse_csv``) and validated whole (``validate``: codes,
+An import is parsed (``parse_json``, ``parse_csv``, ``workbook.parse_xlsx`` for an Excel sheet)
+and validated whole (``validate``: codes,
 periods, values, duplicates, the caller's own REF_AREA; ``check_consistency``: totals against
 their parts), every problem grouped in one report (``Problems``) with its rows. It is then applied
 with set-based writes according to the strategy (``run_import``), with one ``statistics_imported``
@@ -42,6 +43,7 @@ from recnet.schemas.statistics_io import (
 from recnet.services import events
 from recnet.services.statistics._tables import HIERARCHICAL, KEY_COLUMNS, OBSERVATIONS, Key
 from recnet.services.statistics.cube import rebuild_cube
+from recnet.services.statistics.workbook import RowProblem, Sheet, parse_xlsx
 
 MAX_LISTED_ROWS = 100
 
@@ -201,6 +203,9 @@ def validate(rows: Iterable[tuple[int, Any]], tenant: str, problems: Problems) -
     valid: list[Row] = []
     first_row: dict[Key, int] = {}
     for number, raw in rows:
+        if isinstance(raw, RowProblem):
+            problems.add("error", raw.code, raw.column, raw.message, number)
+            continue
         if isinstance(raw, dict) and "__width__" in raw:
             problems.add(
                 "error",
@@ -283,6 +288,15 @@ class ImportRequest:
     strategy: Strategy
     atomic: bool
     dry_run: bool
+    # An XLSX workbook (``csv`` is then False), and its sheet: a name or a number from 1.
+    xlsx: bool = False
+    sheet: str | None = None
+
+
+def _parse(request: ImportRequest) -> tuple[Sheet | None, Iterator[tuple[int, Any]]]:
+    if request.xlsx:
+        return parse_xlsx(request.body, request.sheet)
+    return None, parse_csv(request.body) if request.csv else parse_json(request.body)
 
 
 def run_import(
@@ -292,7 +306,7 @@ def run_import(
     if tenant is None:
         raise ValidationProblem("Only a member state imports statistics.")
     problems = Problems()
-    parsed = parse_csv(request.body) if request.csv else parse_json(request.body)
+    sheet, parsed = _parse(request)
     rows = validate(parsed, tenant, problems)
     received = len(rows) + len({r for rs in problems.groups.values() for r in rs})
     if request.strategy != "delete":
@@ -351,10 +365,15 @@ def run_import(
         dry_run=request.dry_run,
         strategy=request.strategy,
         atomic=request.atomic,
-        numbering="line" if request.csv else "index",
+        # A sheet's rows are numbered as Excel numbers them: the header is row 1, as a CSV's
+        # header is line 1.
+        numbering="line" if request.csv or request.xlsx else "index",
         counts=counts,
         conflicts=problems.report(),
     )
+    if sheet is not None:
+        for conflict in report.conflicts:
+            conflict.message = f"{conflict.message} ({sheet.where(conflict.column)})"
     if refused or request.dry_run or not (inserts or updates or deletes):
         return report
 

@@ -29,7 +29,6 @@ from recnet.schemas.statistics_io import COLUMNS, REQUIRED_COLUMNS, ObservationI
 DATA_SHEET = "RR_STATS"
 NOTES_SHEET = "NOTES"
 FILE_NAME = "recnet-statistics-template.xlsx"
-MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The rows the drop-down lists and number checks cover: every row of an Excel sheet.
 LAST_ROW = 1_048_576
 _HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
