@@ -275,3 +275,122 @@ def test_explorer_draws_the_figures_lists_practices_and_programmes_and_links_the
         screenshot = tmp_path / "explorer.png"
         assert driver.save_screenshot(str(screenshot))
         shutil.copyfile(screenshot, SCREENSHOT_COPY)
+
+
+LANGUAGE_SHOTS = Path("/tmp/recnet-explorer-languages")
+SEVEN = ("en", "ru", "kk", "ky", "tg", "tk", "uz")
+
+
+def _overflow(driver: object) -> int:
+    """How far the page is wider than its window (0 or less: no horizontal scrolling)."""
+    return int(
+        driver.execute_script(  # type: ignore[attr-defined]
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    )
+
+
+def test_explorer_in_every_language_at_desktop_and_phone_widths(
+    tmp_path: Path, browser: object
+) -> None:
+    """Each of the seven languages at 1280 and 390 px: the page's words from its catalogue, counts
+    in the language's plural forms, the switch wholly inside the window, no horizontal overflow,
+    no console error. The browser's language decides first; the reader's choice is remembered
+    (for the explorer and for the record pages)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from recnet.schemas.catalogues import catalogue
+
+    assert isinstance(browser, WebDriver)
+    driver = browser
+    wait = WebDriverWait(driver, 20)
+    shots = tmp_path / "languages"
+    shots.mkdir()
+    database_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    with served(tmp_path) as (base, _):
+        _load(base, database_url)
+
+        # A browser that asks for Kazakh first, with no choice remembered: Kazakh.
+        driver.execute_cdp_cmd(
+            "Network.setUserAgentOverride",
+            {"userAgent": driver.execute_script("return navigator.userAgent"),
+             "acceptLanguage": "kk-KZ,kk,ru"},
+        )  # fmt: skip
+        driver.get(f"{base}/")
+        kazakh = catalogue("explorer", "kk")
+        wait.until(lambda d: d.find_element(By.ID, "h-practices").text == kazakh["practices"])
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "kk"
+        driver.execute_cdp_cmd(
+            "Network.setUserAgentOverride",
+            {"userAgent": driver.execute_script("return navigator.userAgent"),
+             "acceptLanguage": "en-US,en"},
+        )  # fmt: skip
+
+        for width in (1280, 390):
+            driver.set_window_size(width, 1400)
+            for lang in SEVEN:
+                words = catalogue("explorer", lang)
+                driver.find_element(By.CSS_SELECTOR, f"button[data-lang='{lang}']").click()
+                wait.until(
+                    lambda d, w=words: d.find_element(By.ID, "h-practices").text == w["practices"]
+                )
+                wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#chart-sexage svg rect.bar"))
+                wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#practices > li")) == 2)
+                html = driver.find_element(By.TAG_NAME, "html")
+                assert html.get_attribute("lang") == lang
+                assert driver.find_element(By.ID, "h-area").text == words["byArea"]
+                # Two practices, in the language's plural form for 2.
+                form = driver.execute_script(
+                    "return new Intl.PluralRules(arguments[0]).select(2)", lang
+                )
+                expected = words.get(f"practicesFound_{form}", words["practicesFound_other"])
+                count = driver.find_element(By.ID, "practice-count").text
+                assert count == expected.replace("{n}", "2"), (lang, count)
+                pressed = driver.find_element(By.CSS_SELECTOR, "button[aria-pressed='true']")
+                assert pressed.get_attribute("data-lang") == lang
+                # Every button of the switch lies inside the window, and nothing overflows.
+                inner = driver.execute_script("return document.documentElement.clientWidth")
+                for button in driver.find_elements(By.CSS_SELECTOR, ".langs button"):
+                    box = button.rect
+                    assert box["x"] >= 0, (lang, width, button.text)
+                    assert box["x"] + box["width"] <= inner, (lang, width, button.text, box)
+                assert _overflow(driver) <= 0, (lang, width, _overflow(driver))
+                assert driver.save_screenshot(str(shots / f"explorer-{lang}-{width}.png"))
+                severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+                assert not severe, (lang, width, severe)
+
+        # One good practice, not "1 good practices", in English.
+        driver.set_window_size(1280, 1400)
+        driver.find_element(By.CSS_SELECTOR, "button[data-lang='en']").click()
+        box = driver.find_element(By.ID, "q")
+        box.send_keys("vocational")
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#practices > li")) == 1)
+        wait.until(lambda d: d.find_element(By.ID, "practice-count").text == "1 good practice")
+
+        # The choice is remembered: a new visit without ?lang= (the browser still asks for
+        # English) is in Uzbek, and so is a record page reached without ?lang=.
+        driver.find_element(By.CSS_SELECTOR, "button[data-lang='uz']").click()
+        uzbek = catalogue("explorer", "uz")
+        wait.until(lambda d: d.find_element(By.ID, "h-practices").text == uzbek["practices"])
+        driver.get(f"{base}/")
+        wait.until(lambda d: d.find_element(By.ID, "h-practices").text == uzbek["practices"])
+        assert driver.execute_script("return localStorage.getItem('recnet_lang')") == "uz"
+        assert driver.get_cookie("recnet_lang")["value"] == "uz"
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#practices .record-title"))
+        href = driver.find_element(By.CSS_SELECTOR, "#practices .record-title").get_attribute(
+            "href"
+        )
+        driver.get(href.split("?")[0])
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "uz"
+        history = driver.find_element(By.ID, "h-history").text
+        assert history == catalogue("pages", "uz")["history"]
+
+        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not severe, severe
+
+    LANGUAGE_SHOTS.mkdir(exist_ok=True)
+    for shot in shots.iterdir():
+        shutil.copyfile(shot, LANGUAGE_SHOTS / shot.name)
+    assert len(list(shots.iterdir())) == 2 * len(SEVEN)

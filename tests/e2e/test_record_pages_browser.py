@@ -2,9 +2,9 @@
 Uzbek, a phone's width, no console error, no request outside the service, and a feed reader's
 link that opens the page.
 
-Uzbek has record text but no interface catalogue yet. The decision the test holds: the page's own
-words fall back to English, while the record's text is Uzbek wherever the agency wrote it; a
-record without Uzbek text is shown in English, with a note saying so.
+Uzbek has its interface catalogue: the page's own words are Uzbek, and the record's text is Uzbek
+wherever the agency wrote it; a record without Uzbek text is shown in English, with a note (in
+Uzbek) saying so.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import feedparser
 import httpx
 import pytest
 
+from recnet.schemas.catalogues import catalogue
 from tests.e2e.test_explorer import CHROMEDRIVER, CHROMIUM, _browser_or_skip
 from tests.factories import practice_body, programme_body
 from tests.served import access_token, cli_client, database_url, served
@@ -148,19 +149,23 @@ def test_record_pages_in_english_russian_and_uzbek_and_from_a_feed_reader(
         assert _text(driver, "#h-history") == "История версий"
         visit(f"{bilingual}?lang=ru", "practice-ru")
 
-        # Uzbek where the record has no Uzbek text: English, and a note that says so.
+        # Uzbek where the record has no Uzbek text: English text, Uzbek words, and a note.
         visit(f"{bilingual}?lang=uz", "practice-uz-fallback")
         assert _text(driver, "h1") == "Mobile classes for returned children"
-        assert _text(driver, ".notice") == (
-            "This record has no text in Uzbek; it is shown in English."
+        assert _text(driver, ".notice") == catalogue("pages", "uz")["no_text_in"].format(
+            asked="Oʻzbek tili", shown="Ingliz tili"
         )
-        # Uzbek where it has: the text is Uzbek (and says so), the page's own words English.
+        # Uzbek where it has: the text is Uzbek (and says so), and the page's own words too.
         visit(f"{paths['uzbek']}?lang=uz", "practice-uz")
         heading = driver.find_element(By.TAG_NAME, "h1")
         assert heading.text == "Qaytgan bolalar uchun koʻchma sinflar"
         assert heading.get_attribute("lang") == "uz"
-        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "uz"
+        assert _text(driver, "#h-history") == "Versiyalar tarixi"
         assert not driver.find_elements(By.CSS_SELECTOR, ".notice")
+        driver.set_window_size(390, 844)
+        visit(f"{paths['uzbek']}?lang=uz", "practice-uz-390")
+        driver.set_window_size(1280, 1000)
 
         visit(f"{paths['programme']}?lang=ru", "programme-ru")
         assert "1 000 000,00 USD" in _text(driver, "table.budgets").replace("\u202f", " ")
@@ -170,6 +175,12 @@ def test_record_pages_in_english_russian_and_uzbek_and_from_a_feed_reader(
         visit(f"{paths['programme']}?lang=ru", "programme-ru-390")
         visit(f"{bilingual}?lang=ru", "practice-ru-390")
         driver.set_window_size(1280, 1000)
+
+        # The last language chosen is remembered: a page without ?lang= is in Russian.
+        visit(bilingual, "practice-remembered-ru")
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
+        # A new reader (no cookie) whose browser asks for English from here on.
+        driver.delete_all_cookies()
 
         # The one 404 page, for what the reader may not see.
         visit("/practices/00000000-0000-0000-0000-000000000000", "not-found", status=404)

@@ -2,7 +2,8 @@
 scheme, the codelists, the data structure and the dataflow, each with its version and ``validFrom``.
 
 One source of truth: every artefact is built from ``schemas.statistics`` (codelists, dimensions)
-and ``schemas.statistics_structure`` (the descriptions ``/v1/statistics/structure`` publishes).
+and ``schemas.statistics_structure`` (the descriptions ``/v1/statistics/structure`` publishes); the
+names, in the region's seven languages, from the ``statistics`` message catalogues.
 ``services.sdmx_structures`` answers queries with them, ``formats.sdmx`` writes them.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from recnet.schemas.catalogues import labels
 from recnet.schemas.statistics import (
     AGENCY,
     CODELISTS,
@@ -109,7 +111,7 @@ CONSTRAINT: Final = Artefact(
     AGENCY,
     "CC_RR_STATS",
     VERSION,
-    {"en": "Data available in RR_STATS", "ru": "Имеющиеся данные RR_STATS"},
+    labels("statistics", "CC_RR_STATS"),
     {"en": "The codes and periods for which data exist, as the reader may see them."},
     children=(
         ("dataflow", AGENCY, DATAFLOW_ID, VERSION),
@@ -119,20 +121,25 @@ CONSTRAINT: Final = Artefact(
 )
 
 
-_CONCEPT_NAMES: Final[dict[str, Names]] = {
-    "REF_AREA": {"en": "Reference area", "ru": "Отчётная территория"},
-    "INDICATOR": {"en": "Indicator", "ru": "Показатель"},
-    "SEX": {"en": "Sex", "ru": "Пол"},
-    "AGE": {"en": "Age", "ru": "Возраст"},
-    "COUNTERPART_AREA": {"en": "Country returned from", "ru": "Страна, из которой вернулись"},
-    "TIME_PERIOD": {"en": "Time period", "ru": "Отчётный период"},
-    "OBS_VALUE": {"en": "Observation value", "ru": "Значение"},
-    "OBS_STATUS": {"en": "Observation status", "ru": "Статус наблюдения"},
-    "UNIT_MEASURE": {"en": "Unit of measure", "ru": "Единица измерения"},
-    "CONF_STATUS": {"en": "Confidentiality status", "ru": "Статус конфиденциальности"},
-    "COMMENT": {"en": "Comment", "ru": "Комментарий"},
-    "SOURCE": {"en": "Source", "ru": "Источник"},
-}
+# The concepts, in the order of the DSD; their names are ``concept.<id>`` in the catalogues.
+CONCEPTS: Final = (
+    "REF_AREA",
+    "INDICATOR",
+    "SEX",
+    "AGE",
+    "COUNTERPART_AREA",
+    "TIME_PERIOD",
+    "OBS_VALUE",
+    "OBS_STATUS",
+    "UNIT_MEASURE",
+    "CONF_STATUS",
+    "COMMENT",
+    "SOURCE",
+)
+
+
+def _names(key: str) -> Names:
+    return labels("statistics", key)
 
 
 def _build() -> tuple[Artefact, ...]:
@@ -146,14 +153,12 @@ def _build() -> tuple[Artefact, ...]:
             AGENCY,
             cl.id,
             VERSION,
-            {"en": cl.en, "ru": cl.ru},
+            _names(cl.id),
             items=tuple(
                 Item(
                     code.id,
-                    {"en": code.en, "ru": code.ru},
-                    {"en": code.counts_en, "ru": code.counts_ru}
-                    if code.counts_en and code.counts_ru
-                    else {},
+                    _names(f"{cl.id}.{code.id}"),
+                    _names(f"{cl.id}.{code.id}.counts") if code.counts_en else {},
                 )
                 for code in cl.codes
             ),
@@ -165,11 +170,11 @@ def _build() -> tuple[Artefact, ...]:
         AGENCY,
         CONCEPT_SCHEME_ID,
         VERSION,
-        {"en": "Concepts of RR_STATS", "ru": "Понятия RR_STATS"},
+        _names(CONCEPT_SCHEME_ID),
         {"en": "Every dimension, the measure and every attribute of the RR_STATS structure."},
         items=tuple(
-            Item(concept, names, {"en": descriptions[concept]})
-            for concept, names in _CONCEPT_NAMES.items()
+            Item(concept, _names(f"concept.{concept}"), {"en": descriptions[concept]})
+            for concept in CONCEPTS
         ),
     )
     dsd = Artefact(
@@ -186,10 +191,7 @@ def _build() -> tuple[Artefact, ...]:
         AGENCY,
         DATAFLOW_ID,
         VERSION,
-        {
-            "en": "Repatriation, rehabilitation and reintegration statistics",
-            "ru": "Статистика репатриации, реабилитации и реинтеграции",
-        },
+        _names(f"dataflow.{DATAFLOW_ID}"),
         {"en": "The aggregate statistics the member states of the Council share, protected."},
         children=(dsd.ref,),
     )
@@ -198,16 +200,8 @@ def _build() -> tuple[Artefact, ...]:
         "SDMX",
         "AGENCIES",
         "1.0",
-        {"en": "SDMX agency scheme", "ru": "Схема агентств SDMX"},
-        items=(
-            Item(
-                AGENCY,
-                {
-                    "en": "Central Asia Regional Expert Council (recnet)",
-                    "ru": "Региональный экспертный совет Центральной Азии (recnet)",
-                },
-            ),
-        ),
+        _names("AGENCIES"),
+        items=(Item(AGENCY, _names(f"agency.{AGENCY}")),),
         final=False,
     )
     providers = Artefact(
@@ -215,9 +209,9 @@ def _build() -> tuple[Artefact, ...]:
         AGENCY,
         "DATA_PROVIDERS",
         "1.0",
-        {"en": "Data providers", "ru": "Поставщики данных"},
+        _names("DATA_PROVIDERS"),
         {"en": "The member states, each the provider of its own REF_AREA."},
-        items=tuple(Item(s.id, {"en": s.en, "ru": s.ru}) for s in MEMBER_STATES),
+        items=tuple(Item(s.id, _names(f"CL_REF_AREA.{s.id}")) for s in MEMBER_STATES),
         final=False,
     )
     return (agencies, providers, dataflow, *codelists, concepts, dsd)

@@ -1,9 +1,14 @@
-"""The published RR_STATS structure (what GET /v1/statistics/structure answers)."""
+"""The published RR_STATS structure (what GET /v1/statistics/structure answers).
+
+Names of the structure, its codelists and codes come from the ``statistics`` message catalogues,
+in every language that has them (the region's seven).
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from recnet.schemas.catalogues import labels
 from recnet.schemas.statistics import (
     AGENCY,
     CODELISTS,
@@ -59,11 +64,10 @@ _DIMENSION_TEXT = {
 }
 
 
-def _code(code: Code) -> CodeOut:
-    counts = (
-        {"en": code.counts_en, "ru": code.counts_ru} if code.counts_en and code.counts_ru else None
-    )
-    return CodeOut(id=code.id, names={"en": code.en, "ru": code.ru}, unit=code.unit, counts=counts)
+def _code(codelist: str, code: Code) -> CodeOut:
+    key = f"{codelist}.{code.id}"
+    counts = labels("statistics", f"{key}.counts") if code.counts_en else None
+    return CodeOut(id=code.id, names=labels("statistics", key), unit=code.unit, counts=counts)
 
 
 def structure() -> StatisticsStructure:
@@ -71,10 +75,7 @@ def structure() -> StatisticsStructure:
         id=DSD_ID,
         agency=AGENCY,
         version=VERSION,
-        names={
-            "en": "Repatriation and reintegration statistics",
-            "ru": "Статистика репатриации и реинтеграции",
-        },
+        names=labels("statistics", DSD_ID),
         dimensions=[
             Component(
                 id=d,
@@ -104,7 +105,9 @@ def structure() -> StatisticsStructure:
             ),
         ],
         codelists=[
-            CodelistOut(id=c.id, names={"en": c.en, "ru": c.ru}, codes=[_code(x) for x in c.codes])
+            CodelistOut(
+                id=c.id, names=labels("statistics", c.id), codes=[_code(c.id, x) for x in c.codes]
+            )
             for c in CODELISTS.values()
         ],
     )

@@ -1,8 +1,10 @@
 """Controlled vocabularies of the shared schema, as code.
 
-Each vocabulary is an enum whose values are stable codes (what the API stores and exchanges) and
-whose members carry labels in English and Russian (what people read). ``VOCABULARIES`` publishes
-them at ``GET /v1/vocabularies``. Codes never change within v1; labels may be improved.
+Each vocabulary is an enum whose values are stable codes (what the API stores and exchanges).
+Their labels (what people read) are not here: they live in the ``vocabularies`` message catalogues
+(``recnet/messages/vocabularies/<lang>.json``, see ``schemas.catalogues``), in the region's seven
+languages, under ``<vocabulary>`` and ``<vocabulary>.<code>``. ``VOCABULARIES`` publishes them at
+``GET /v1/vocabularies``. Codes never change within v1; labels may be improved.
 """
 
 from __future__ import annotations
@@ -10,163 +12,135 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final, Literal, get_args
 
+from recnet.schemas import catalogues
+
+DOMAIN: Final = "vocabularies"
+
 
 class Term(StrEnum):
-    """A vocabulary entry: its value is the stable code; ``en`` and ``ru`` are its labels."""
+    """A vocabulary entry: its value is the stable code; its labels come from the catalogues."""
 
-    en: str
-    ru: str
+    @property
+    def key(self) -> str:
+        """The term's key in the catalogues: ``<vocabulary>.<code>``."""
+        return f"{VOCABULARY_NAMES[type(self)]}.{self.value}"
 
-    def __new__(cls, code: str, en: str = "", ru: str = "") -> Term:
-        term = str.__new__(cls, code)
-        term._value_ = code
-        term.en = en
-        term.ru = ru
-        return term
+    @property
+    def labels(self) -> dict[str, str]:
+        """The term's label by language, for every language that has one."""
+        return catalogues.labels(DOMAIN, self.key)
+
+    def label(self, lang: str) -> str:
+        """The term's label in one language (English where that language has none)."""
+        return catalogues.text(DOMAIN, lang, self.key)
 
 
 class Language(Term):
-    en_ = "en", "English", "Английский"
-    ru_ = "ru", "Russian", "Русский"
-    kk = "kk", "Kazakh", "Казахский"
-    ky = "ky", "Kyrgyz", "Кыргызский"
-    tg = "tg", "Tajik", "Таджикский"
-    tk = "tk", "Turkmen", "Туркменский"
-    uz = "uz", "Uzbek", "Узбекский"
+    en_ = "en"
+    ru_ = "ru"
+    kk = "kk"
+    ky = "ky"
+    tg = "tg"
+    tk = "tk"
+    uz = "uz"
 
 
 class WorkingGroup(Term):
-    accountability_legal = (
-        "accountability_legal",
-        "Accountability and legal issues",
-        "Привлечение к ответственности и правовые вопросы",
-    )
-    psychosocial_health_education = (
-        "psychosocial_health_education",
-        "Psychosocial support, health and education",
-        "Психосоциальная поддержка, здравоохранение и образование",
-    )
-    countering_narratives = (
-        "countering_narratives",
-        "Countering violent extremist narratives",
-        "Противодействие нарративам насильственного экстремизма",
-    )
-    civil_society = (
-        "civil_society",
-        "Civil society and community engagement",
-        "Гражданское общество и вовлечение местных сообществ",
-    )
+    accountability_legal = "accountability_legal"
+    psychosocial_health_education = "psychosocial_health_education"
+    countering_narratives = "countering_narratives"
+    civil_society = "civil_society"
 
 
 class Approach(Term):
     """Approaches of good practices; the same list names programme components."""
 
-    civil_documentation = "civil_documentation", "Civil documentation", "Гражданская документация"
-    legal_aid_amnesty = "legal_aid_amnesty", "Legal aid and amnesty", "Правовая помощь и амнистия"
-    medical = "medical", "Medical care", "Медицинская помощь"
-    psychosocial = "psychosocial", "Psychosocial support", "Психосоциальная поддержка"
-    education = "education", "Education", "Образование"
-    mobile_classes = "mobile_classes", "Mobile classes", "Мобильные классы"
-    vocational_training = (
-        "vocational_training",
-        "Vocational training",
-        "Профессиональное обучение",
-    )
-    employment = "employment", "Employment", "Трудоустройство"
-    preferential_lending = "preferential_lending", "Preferential lending", "Льготное кредитование"
-    family_reunification = (
-        "family_reunification",
-        "Family reunification",
-        "Воссоединение семей",
-    )
-    community_mahalla = (
-        "community_mahalla",
-        "Community and mahalla-based support",
-        "Поддержка на уровне сообщества и махалли",
-    )
-    multi_agency = "multi_agency", "Multi-agency coordination", "Межведомственная координация"
-    risk_assessment = "risk_assessment", "Risk and needs assessment", "Оценка рисков и потребностей"
+    civil_documentation = "civil_documentation"
+    legal_aid_amnesty = "legal_aid_amnesty"
+    medical = "medical"
+    psychosocial = "psychosocial"
+    education = "education"
+    mobile_classes = "mobile_classes"
+    vocational_training = "vocational_training"
+    employment = "employment"
+    preferential_lending = "preferential_lending"
+    family_reunification = "family_reunification"
+    community_mahalla = "community_mahalla"
+    multi_agency = "multi_agency"
+    risk_assessment = "risk_assessment"
 
 
 class TargetGroup(Term):
-    women = "women", "Women", "Женщины"
-    girls = "girls", "Girls", "Девочки"
-    boys = "boys", "Boys", "Мальчики"
-    children_0_4 = "children_0_4", "Children aged 0-4", "Дети 0-4 лет"
-    children_5_11 = "children_5_11", "Children aged 5-11", "Дети 5-11 лет"
-    children_12_17 = "children_12_17", "Children aged 12-17", "Дети 12-17 лет"
-    adolescents = "adolescents", "Adolescents", "Подростки"
-    men = "men", "Men", "Мужчины"
-    families = "families", "Families", "Семьи"
-    host_communities = "host_communities", "Host communities", "Принимающие сообщества"
-    practitioners = "practitioners", "Practitioners", "Специалисты-практики"
+    women = "women"
+    girls = "girls"
+    boys = "boys"
+    children_0_4 = "children_0_4"
+    children_5_11 = "children_5_11"
+    children_12_17 = "children_12_17"
+    adolescents = "adolescents"
+    men = "men"
+    families = "families"
+    host_communities = "host_communities"
+    practitioners = "practitioners"
 
 
 class EvidenceLevel(Term):
-    not_evaluated = "not_evaluated", "Not evaluated", "Оценка не проводилась"
-    monitoring = "monitoring", "Monitoring data", "Данные мониторинга"
-    internal_evaluation = "internal_evaluation", "Internal evaluation", "Внутренняя оценка"
-    external_evaluation = "external_evaluation", "External evaluation", "Внешняя оценка"
-    peer_reviewed = "peer_reviewed", "Peer-reviewed study", "Рецензируемое исследование"
+    not_evaluated = "not_evaluated"
+    monitoring = "monitoring"
+    internal_evaluation = "internal_evaluation"
+    external_evaluation = "external_evaluation"
+    peer_reviewed = "peer_reviewed"
 
 
 class TlpMarking(Term):
-    clear = "CLEAR", "TLP:CLEAR — anyone", "TLP:CLEAR — без ограничений"
-    green = "GREEN", "TLP:GREEN — the network", "TLP:GREEN — участники сети"
-    amber = (
-        "AMBER",
-        "TLP:AMBER — member states and secretariat",
-        "TLP:AMBER — государства и секретариат",
-    )
-    amber_strict = (
-        "AMBER+STRICT",
-        "TLP:AMBER+STRICT — the owning state only",
-        "TLP:AMBER+STRICT — только государство-владелец",
-    )
-    red = "RED", "TLP:RED — the owning state only", "TLP:RED — только государство-владелец"
+    clear = "CLEAR"
+    green = "GREEN"
+    amber = "AMBER"
+    amber_strict = "AMBER+STRICT"
+    red = "RED"
 
 
 class RecordStatus(Term):
-    draft = "draft", "Draft", "Черновик"
-    published = "published", "Published", "Опубликовано"
-    withdrawn = "withdrawn", "Withdrawn", "Отозвано"
+    draft = "draft"
+    published = "published"
+    withdrawn = "withdrawn"
 
 
 class OrganisationRole(Term):
     """IATI organisation roles (codes as words; IATI's numeric code in the label)."""
 
-    funding = "funding", "Funding (IATI 1)", "Финансирующая (IATI 1)"
-    accountable = "accountable", "Accountable (IATI 2)", "Ответственная (IATI 2)"
-    extending = "extending", "Extending (IATI 3)", "Распорядитель средств (IATI 3)"
-    implementing = "implementing", "Implementing (IATI 4)", "Исполняющая (IATI 4)"
+    funding = "funding"
+    accountable = "accountable"
+    extending = "extending"
+    implementing = "implementing"
 
 
 class ActivityStatus(Term):
     """IATI activity statuses."""
 
-    pipeline = "pipeline", "Pipeline/identification", "Подготовка"
-    implementation = "implementation", "Implementation", "Реализация"
-    finalisation = "finalisation", "Finalisation", "Завершение"
-    closed = "closed", "Closed", "Закрыто"
-    cancelled = "cancelled", "Cancelled", "Отменено"
-    suspended = "suspended", "Suspended", "Приостановлено"
+    pipeline = "pipeline"
+    implementation = "implementation"
+    finalisation = "finalisation"
+    closed = "closed"
+    cancelled = "cancelled"
+    suspended = "suspended"
 
 
 class ActivityDateType(Term):
     """IATI activity date types."""
 
-    planned_start = "planned_start", "Planned start", "Плановое начало"
-    actual_start = "actual_start", "Actual start", "Фактическое начало"
-    planned_end = "planned_end", "Planned end", "Плановое окончание"
-    actual_end = "actual_end", "Actual end", "Фактическое окончание"
+    planned_start = "planned_start"
+    actual_start = "actual_start"
+    planned_end = "planned_end"
+    actual_end = "actual_end"
 
 
 class GeographicScope(Term):
-    local = "local", "Local (district, city, mahalla)", "Местный (район, город, махалля)"
-    subnational = "subnational", "Regional within a state", "Региональный в пределах страны"
-    national = "national", "National", "Национальный"
-    central_asia = "central_asia", "Central Asia", "Центральная Азия"
-    international = "international", "International", "Международный"
+    local = "local"
+    subnational = "subnational"
+    national = "national"
+    central_asia = "central_asia"
+    international = "international"
 
 
 # The kind of an organisation decides its role for the sharing rules. A closed list of codes, not
@@ -184,20 +158,25 @@ RecordKind = Literal["practice", "programme"]
 RECORD_KINDS: Final[tuple[str, ...]] = get_args(RecordKind)
 
 
-VOCABULARIES: dict[str, tuple[type[Term], str, str]] = {
-    "languages": (Language, "Languages", "Языки"),
-    "working_groups": (WorkingGroup, "Working groups of the Council", "Рабочие группы Совета"),
-    "approaches": (
-        Approach,
-        "Approaches and programme components",
-        "Подходы и компоненты программ",
-    ),
-    "target_groups": (TargetGroup, "Target groups", "Целевые группы"),
-    "evidence_levels": (EvidenceLevel, "Evidence levels", "Уровни доказательности"),
-    "tlp": (TlpMarking, "Traffic Light Protocol 2.0 markings", "Маркировка TLP 2.0"),
-    "record_statuses": (RecordStatus, "Record statuses", "Статусы записей"),
-    "organisation_roles": (OrganisationRole, "IATI organisation roles", "Роли организаций (IATI)"),
-    "activity_statuses": (ActivityStatus, "IATI activity statuses", "Статусы деятельности (IATI)"),
-    "activity_date_types": (ActivityDateType, "IATI activity date types", "Типы дат (IATI)"),
-    "geographic_scope": (GeographicScope, "Geographic scope", "Географический охват"),
+# Each published vocabulary by its name (its labels: ``<name>`` in the catalogues).
+VOCABULARIES: Final[dict[str, type[Term]]] = {
+    "languages": Language,
+    "working_groups": WorkingGroup,
+    "approaches": Approach,
+    "target_groups": TargetGroup,
+    "evidence_levels": EvidenceLevel,
+    "tlp": TlpMarking,
+    "record_statuses": RecordStatus,
+    "organisation_roles": OrganisationRole,
+    "activity_statuses": ActivityStatus,
+    "activity_date_types": ActivityDateType,
+    "geographic_scope": GeographicScope,
 }
+VOCABULARY_NAMES: Final[dict[type[Term], str]] = {
+    terms: name for name, terms in VOCABULARIES.items()
+}
+
+
+def vocabulary_labels(name: str) -> dict[str, str]:
+    """A vocabulary's own name by language, for every language that has one."""
+    return catalogues.labels(DOMAIN, name)

@@ -1,4 +1,8 @@
-"""The published reference: vocabularies and the JSON Schemas of each kind's shapes."""
+"""The published reference: vocabularies and the JSON Schemas of each kind's shapes.
+
+A vocabulary's labels come from its message catalogues, in every language that has a text for
+them (the region's seven: en, ru, kk, ky, tg, tk, uz).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from recnet.errors import NotFound
 from recnet.schemas.reference import KindSchemas, Vocabulary, VocabularyTerm
-from recnet.schemas.vocabularies import VOCABULARIES
+from recnet.schemas.vocabularies import VOCABULARIES, vocabulary_labels
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES
 from recnet.services.records import Kind
@@ -17,11 +21,10 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (PRACTICES, PROGRAMMES)}
 def vocabulary(name: str) -> Vocabulary:
     if name not in VOCABULARIES:
         raise NotFound(f"No vocabulary {name!r}; see GET /v1/vocabularies.")
-    terms, en, ru = VOCABULARIES[name]
     return Vocabulary(
         name=name,
-        labels={"en": en, "ru": ru},
-        terms=[VocabularyTerm(code=t.value, labels={"en": t.en, "ru": t.ru}) for t in terms],
+        labels=vocabulary_labels(name),
+        terms=[VocabularyTerm(code=t.value, labels=t.labels) for t in VOCABULARIES[name]],
     )
 
 

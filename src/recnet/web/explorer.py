@@ -2,9 +2,12 @@
 and programmes, a page at a time, each leading to its record page; all from the public API.
 
 The page is static HTML, one script and one stylesheet shipped inside the package (so it works
-offline and in air-gapped deployments, like ``/docs``). The script reads only the public API,
-anonymously, so it shows exactly what any reader may see: disclosure-controlled figures and CLEAR
-published records.
+offline and in air-gapped deployments, like ``/docs``). Its words are the ``explorer`` message
+catalogues (``recnet/messages/explorer/<lang>.json``), served as static JSON under
+``/explorer/messages`` for the script to fetch from this origin; the language is the reader's last
+choice (the ``recnet_lang`` cookie the record pages share, or localStorage), else the browser's.
+The script reads only the public API, anonymously, so it shows exactly what any reader may see:
+disclosure-controlled figures and CLEAR published records.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from recnet.schemas.catalogues import directory
+
 ASSETS = "/explorer/assets"
 STATIC = files("recnet.web") / "static" / "explorer"
+MESSAGES = "/explorer/messages"
 
 # Everything comes from this origin: no CDN, fonts or images from elsewhere, and no inline
 # script, so text from the API can never run as code even if escaping were missed somewhere.
@@ -30,6 +36,7 @@ CONTENT_SECURITY_POLICY = (
 def install_explorer(app: FastAPI) -> None:
     """Serve the explorer page at ``/`` and its assets under ``/explorer/assets``."""
     app.mount(ASSETS, StaticFiles(directory=str(STATIC)), name="explorer-assets")
+    app.mount(MESSAGES, StaticFiles(directory=str(directory("explorer"))), name="explorer-messages")
     # Read once: the page is a packaged file that does not change while the process runs.
     page = (STATIC / "index.html").read_text(encoding="utf-8")
 

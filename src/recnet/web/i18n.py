@@ -1,21 +1,25 @@
 """The words of the server-rendered pages, by language, and the choice of languages for a page.
 
-The words live in message catalogues a translator edits (``web/messages/<lang>.json``, one flat
-object per language, every language with the same keys; placeholders in braces). A page has two
+The words live in message catalogues a translator edits (``recnet/messages/pages/<lang>.json``, one
+flat object per language, every language with the same keys; placeholders in braces; see
+``schemas.catalogues``), in the region's seven languages. A page has two
 languages that may differ: the language of its interface (a language with a catalogue) and the
 language of the record's text (any language the agency wrote). Both follow the reader's
 preferences, best first; where the text is not there in the language asked, it falls back as the
 API does (the next language the reader accepts, then English, then Russian) and the page says so.
+
+The reader's choice of language is remembered in the ``recnet_lang`` cookie (a preference, not a
+secret): the pages' language links set it, the explorer's switch too, and both read it before
+``Accept-Language``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import cache
-from importlib.resources import files
 from typing import Final
 
+from recnet.schemas import catalogues as catalogue_files
 from recnet.schemas.vocabularies import Language, Term
 
 DEFAULT: Final = Language.en_.value
@@ -30,17 +34,23 @@ ENDONYMS: Final[dict[str, str]] = {
     "uz": "Oʻzbekcha",
 }
 LANGUAGE_ORDER: Final[tuple[str, ...]] = tuple(lang.value for lang in Language)
+DOMAIN: Final = "pages"
+# The cookie that remembers the reader's choice of language (pages and explorer alike).
+LANGUAGE_COOKIE: Final = "recnet_lang"
+LANGUAGE_COOKIE_MAX_AGE: Final = 365 * 24 * 3600
 
 
 @cache
 def catalogues() -> dict[str, dict[str, str]]:
-    """Every catalogue, by language: read once, on first use."""
-    found: dict[str, dict[str, str]] = {}
-    for entry in (files("recnet.web") / "messages").iterdir():
-        if entry.name.endswith(".json"):
-            words = json.loads(entry.read_text(encoding="utf-8"))
-            found[entry.name.removesuffix(".json")] = {str(k): str(v) for k, v in words.items()}
-    return found
+    """Every language's catalogue of page words that has one: read once, on first use."""
+    found = {lang: catalogue_files.catalogue(DOMAIN, lang) for lang in catalogue_files.LANGUAGES}
+    return {lang: words for lang, words in found.items() if words}
+
+
+def remembered(cookie: str | None) -> str | None:
+    """The language a ``recnet_lang`` cookie names, if it is one of the seven; else None."""
+    value = (cookie or "").strip().lower()
+    return value if value in catalogue_files.LANGUAGES else None
 
 
 def interface_language(preferred: Sequence[str], text_language: str | None) -> str:
@@ -70,8 +80,7 @@ class Words:
 
     def term(self, term: Term) -> str:
         """A vocabulary term's label in this language (English where it has none)."""
-        label = getattr(term, self.lang, None) if self.lang in ("en", "ru") else None
-        return str(label or term.en or term.value)
+        return term.label(self.lang)
 
     def language_name(self, code: str) -> str:
         """A language's name in this interface language (``Language`` labels), else its own."""

@@ -4,7 +4,8 @@ Server-rendered HTML of the record as the caller may see it (anonymous readers, 
 see CLEAR published records; a bearer token shows what it allows), read through the same service
 and visibility rule as the API. Everything else (a record the reader may not see, one that does
 not exist, an id that is not one) gets the same 404 page, so a page never tells whether a record
-exists. The language follows ``?lang=`` and then Accept-Language.
+exists. The language follows ``?lang=``, then the ``recnet_lang`` cookie (the reader's last choice,
+which a page reached by ``?lang=`` sets), then Accept-Language.
 
 Templates (``web/templates/``) are Jinja2 with autoescaping, so an agency's text is always text;
 the pages carry no script at all, and their one stylesheet comes from this origin.
@@ -35,7 +36,13 @@ from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES
 from recnet.services.records import Kind
 from recnet.web import record_view
-from recnet.web.i18n import Words, interface_language
+from recnet.web.i18n import (
+    LANGUAGE_COOKIE,
+    LANGUAGE_COOKIE_MAX_AGE,
+    Words,
+    interface_language,
+    remembered,
+)
 
 ASSETS = "/pages/assets"
 STATIC = files("recnet.web") / "static" / "pages"
@@ -66,18 +73,39 @@ def _headers(lang: str, counted: Response) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Content-Language": lang,
-        # What a reader sees depends on its languages and on its token.
-        "Vary": "Accept-Language, Authorization",
+        # What a reader sees depends on its languages (asked or remembered) and on its token.
+        "Vary": "Accept-Language, Cookie, Authorization",
         "Cache-Control": "no-cache",
     }
 
 
-def _preferred(request: Request) -> list[str]:
+def _asked(request: Request) -> str | None:
+    """The language ``?lang=`` chooses, if it is one recnet knows."""
     lang = request.query_params.get("lang")
     if lang is not None and len(lang) > MAX_LANG:
         raise ValidationProblem(f"lang is a language tag of at most {MAX_LANG} characters.")
     asked = lang.strip().lower() if lang else None
-    return preferred_languages(request, asked if asked in _KNOWN else None)
+    return asked if asked in _KNOWN else None
+
+
+def _preferred(request: Request) -> list[str]:
+    chosen = _asked(request) or remembered(request.cookies.get(LANGUAGE_COOKIE))
+    return preferred_languages(request, chosen)
+
+
+def _remember(request: Request, response: Response) -> Response:
+    """A page reached by ``?lang=`` (the language switch) remembers the choice for the next."""
+    asked = _asked(request)
+    if asked is not None:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            asked,
+            max_age=LANGUAGE_COOKIE_MAX_AGE,
+            path="/",
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
 
 
 def _read(
@@ -142,11 +170,14 @@ def _endpoint(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
                 status_code=404,
                 headers=_headers(words.lang, counted),
             )
-        return templates.TemplateResponse(
+        return _remember(
             request,
-            f"{kind.name}.html",
-            {"page": page, "words": page.words, "lang": page.lang, "assets": ASSETS},
-            headers=_headers(page.lang, counted),
+            templates.TemplateResponse(
+                request,
+                f"{kind.name}.html",
+                {"page": page, "words": page.words, "lang": page.lang, "assets": ASSETS},
+                headers=_headers(page.lang, counted),
+            ),
         )
 
     return record_page

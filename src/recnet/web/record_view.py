@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from recnet.schemas.catalogues import text as catalogue_text
 from recnet.schemas.records import Version
 from recnet.schemas.statistics import CL_REF_AREA
 from recnet.schemas.vocabularies import (
@@ -118,10 +119,10 @@ def _label(words: Words, vocabulary: type[Term], code: Any) -> str:
 
 
 def state_name(words: Words, code: str) -> str:
-    found = _STATES.get(code)
-    if found is None:
+    """A member state's name in the interface language (the ``statistics`` catalogues)."""
+    if code not in _STATES:
         return code
-    return found.ru if words.lang == "ru" else found.en
+    return catalogue_text("statistics", words.lang, f"{CL_REF_AREA.id}.{code}")
 
 
 def moment(value: datetime) -> str:

@@ -255,7 +255,7 @@ def test_codelists_have_every_language_and_the_structure_every_component(
     document = get_ml(client, "/v1/sdmx/codelist/RECNET/CL_SEX")
     names = document.iter(f"{COM}Name")
     langs = {n.get("{http://www.w3.org/XML/1998/namespace}lang") for n in names}
-    assert langs == {"en", "ru"}
+    assert langs == {"en", "ru", "kk", "ky", "tg", "tk", "uz"}
     published = client.get("/v1/statistics/structure").json()
     dsd = get_json(client, "/v1/sdmx/datastructure")["data"]["dataStructures"][0]
     components = dsd["dataStructureComponents"]
@@ -285,7 +285,58 @@ def test_russian_names_first_in_json_when_asked(client: TestClient) -> None:
     )
     codelist = response.json()["data"]["codelists"][0]
     assert codelist["name"] == "Пол"
-    assert codelist["names"] == {"en": "Sex", "ru": "Пол"}
+    assert codelist["names"]["en"] == "Sex"
+    assert codelist["names"]["ru"] == "Пол"
+
+
+@pytest.mark.parametrize(
+    ("language", "codelist_name", "female"),
+    [
+        ("kk", "Жынысы", "Әйелдер"),
+        ("ky", "Жынысы", "Аялдар"),
+        ("tg", "Ҷинс", "Занон"),
+        ("tk", "Jyns", "Aýallar"),
+        ("uz-Latn-UZ", "Jins", "Ayollar"),
+    ],
+)
+def test_codelists_are_named_in_the_regions_languages(
+    client: TestClient, language: str, codelist_name: str, female: str
+) -> None:
+    """SDMX-JSON names a codelist and its codes in the reader's language (of the seven), and
+    SDMX-ML carries every language's Name, valid against the official schemas."""
+    response = client.get(
+        "/v1/sdmx/codelist/RECNET/CL_SEX", headers={"Accept": JSON, "Accept-Language": language}
+    )
+    assert response.status_code == 200
+    message = response.json()
+    assert_valid_json(message, JSON_SCHEMA)
+    codelist = message["data"]["codelists"][0]
+    assert codelist["name"] == codelist_name
+    assert message["meta"]["contentLanguages"][0] == language.split("-")[0]
+    assert {c["id"]: c["name"] for c in codelist["codes"]}["F"] == female
+    document = get_ml(client, "/v1/sdmx/codelist/RECNET/CL_SEX")
+    female_names = {
+        n.get("{http://www.w3.org/XML/1998/namespace}lang"): n.text
+        for code in document.iter(f"{STR}Code")
+        if code.get("id") == "F"
+        for n in code.findall(f"{COM}Name")
+    }
+    assert female_names[language.split("-")[0]] == female
+
+
+def test_every_codelist_code_and_concept_is_named_in_seven_languages(client: TestClient) -> None:
+    seven = ["en", "ru", "kk", "ky", "tg", "tk", "uz"]
+    published = client.get("/v1/statistics/structure").json()
+    assert list(published["names"]) == seven
+    for codelist in published["codelists"]:
+        assert list(codelist["names"]) == seven, codelist["id"]
+        for code in codelist["codes"]:
+            assert list(code["names"]) == seven, (codelist["id"], code["id"])
+            if code["counts"] is not None:
+                assert list(code["counts"]) == seven, code["id"]
+    concepts = json_artefacts(get_json(client, "/v1/sdmx/conceptscheme"))
+    for concept in concepts[("conceptscheme", "CS_RR_STATS")]["concepts"]:
+        assert set(concept["names"]) == set(seven), concept["id"]
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from recnet.formats.sdmx.artefacts import (
     structure_url,
     urn,
 )
+from recnet.schemas.catalogues import language_of
 from recnet.schemas.statistics import AGENCY, CODELISTS, DIMENSIONS, DSD_ID, VERSION
 from recnet.schemas.statistics_sdmx import (
     ATTRIBUTE_CODELISTS,
@@ -194,7 +195,8 @@ def structure_json(
     lang: Literal["en", "ru"] | str = "en",
 ) -> bytes:
     """An SDMX-JSON 1.0 structure message of the selected artefacts."""
-    language = "ru" if lang.split("-")[0].lower() == "ru" else "en"
+    # Any of the region's seven languages the catalogues hold; English for any other.
+    language = language_of(lang)
     data: dict[str, list[dict[str, Any]]] = {}
     for selected in ordered(selection):
         member = KINDS[selected.artefact.kind][4]

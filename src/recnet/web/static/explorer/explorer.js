@@ -4,6 +4,11 @@
  * Requests are anonymous on purpose: the page shows exactly what anyone may see, that is the
  * disclosure-controlled figures and CLEAR published records. Text from the API is only ever
  * written with textContent or as attribute values, never parsed as HTML.
+ *
+ * The words are the explorer's message catalogues, fetched from /explorer/messages/<lang>.json
+ * (English always, as the fallback for a word a catalogue lacks). The language is, in order:
+ * ?lang= in the address, the reader's last choice (the recnet_lang cookie, which the record
+ * pages read too, or localStorage), the browser's languages (Accept-Language), English.
  */
 "use strict";
 
@@ -11,13 +16,45 @@
   const SVG = "http://www.w3.org/2000/svg";
   // Okabe-Ito: distinguishable with the common colour-vision deficiencies.
   const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"];
-  const TEXT = window.RECNET_EXPLORER_TEXT; // text.js
+  const LANGUAGES = ["en", "ru", "kk", "ky", "tg", "tk", "uz"];
+  const CHOICE = "recnet_lang"; // cookie and localStorage key: the reader's last choice
+  const TEXT = { en: {} }; // language -> its catalogue, once fetched
 
-  const initial = new URLSearchParams(location.search).get("lang");
+  const known = (lang) => {
+    const primary = String(lang || "").toLowerCase().split(/[-_]/)[0];
+    return LANGUAGES.includes(primary) ? primary : null;
+  };
+
+  function remembered() {
+    const cookie = document.cookie.split("; ").find((part) => part.startsWith(`${CHOICE}=`));
+    let stored = null;
+    try {
+      stored = localStorage.getItem(CHOICE);
+    } catch {
+      // storage may be off (private mode, policy): the cookie still remembers
+    }
+    return known(cookie && cookie.slice(CHOICE.length + 1)) || known(stored);
+  }
+
+  function remember(lang) {
+    document.cookie = `${CHOICE}=${lang}; Path=/; Max-Age=31536000; SameSite=Lax`;
+    try {
+      localStorage.setItem(CHOICE, lang);
+    } catch {
+      // see remembered()
+    }
+  }
+
+  function initialLanguage() {
+    const asked = known(new URLSearchParams(location.search).get("lang"));
+    const browser = (navigator.languages || [navigator.language]).map(known).find(Boolean);
+    return asked || remembered() || browser || "en";
+  }
+
   const state = {
-    lang: initial === "ru" || initial === "en" ? initial : "en",
-    codelists: new Map(), // dimension -> Map(code -> {en, ru})
-    vocabularies: new Map(), // vocabulary name -> Map(code -> {en, ru})
+    lang: initialLanguage(),
+    codelists: new Map(), // dimension -> Map(code -> names by language)
+    vocabularies: new Map(), // vocabulary name -> Map(code -> labels by language)
     area: null,
     sexage: null,
     query: "",
@@ -25,7 +62,14 @@
   };
 
   const t = (key, values = {}) =>
-    (TEXT[state.lang][key] ?? TEXT.en[key]).replace(/\{(\w+)\}/g, (_, k) => String(values[k]));
+    ((TEXT[state.lang] || {})[key] ?? TEXT.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => String(values[k]));
+
+  async function loadCatalogue(lang) {
+    if (TEXT[lang] && Object.keys(TEXT[lang]).length) return;
+    const response = await fetch(`/explorer/messages/${lang}.json`, { headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`the ${lang} catalogue answered ${response.status}`);
+    TEXT[lang] = await response.json();
+  }
   const number = (n) => new Intl.NumberFormat(state.lang).format(n);
 
   function el(tag, attrs = {}, text) {
@@ -242,7 +286,8 @@
 
   function plural(key, n) {
     const form = new Intl.PluralRules(state.lang).select(n);
-    return t(TEXT[state.lang][`${key}_${form}`] !== undefined ? `${key}_${form}` : `${key}_other`, { n: number(n) });
+    const words = TEXT[state.lang] || {};
+    return t(words[`${key}_${form}`] !== undefined ? `${key}_${form}` : `${key}_other`, { n: number(n) });
   }
 
   function recordItem(plural_, item) {
@@ -307,6 +352,9 @@
     document.documentElement.lang = state.lang;
     document.title = `recnet — ${t("title")}`;
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    for (const node of document.querySelectorAll("[data-i18n-label]")) {
+      node.setAttribute("aria-label", t(node.dataset.i18nLabel));
+    }
     for (const button of document.querySelectorAll("[data-lang]")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
     }
@@ -318,8 +366,15 @@
     }
   }
 
-  function setLanguage(lang) {
+  async function setLanguage(lang) {
+    try {
+      await loadCatalogue(lang);
+    } catch (error) {
+      console.error(error);
+      return; // stay in the language the page is in
+    }
     state.lang = lang;
+    remember(lang);
     const url = new URL(location.href);
     url.searchParams.set("lang", lang);
     history.replaceState(null, "", url);
@@ -361,7 +416,13 @@
     }));
   }
 
-  function start() {
+  async function start() {
+    try {
+      await Promise.all([loadCatalogue("en"), loadCatalogue(state.lang)]);
+    } catch (error) {
+      console.error(error);
+      if (!TEXT[state.lang] || !Object.keys(TEXT[state.lang]).length) state.lang = "en";
+    }
     translatePage();
     for (const button of document.querySelectorAll("[data-lang]")) {
       button.addEventListener("click", () => setLanguage(button.dataset.lang));
