@@ -29,6 +29,7 @@ from recnet.logs import configure_logging
 from recnet.web.docs import install_docs
 from recnet.web.explorer import install_explorer
 from recnet.web.record_pages import install_record_pages
+from recnet.web.upload import install_upload_desk
 
 OPENAPI_URL = "/v1/openapi.json"
 
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_docs(app)
     install_explorer(app)
     install_record_pages(app)
+    install_upload_desk(app)
     install_handlers(app, retry_after=settings.retry_after_seconds)
 
     # Innermost first: idempotency sees bodies the limits have already bounded.
