@@ -8,7 +8,10 @@ published values; the owning member state (its own REF_AREA) and the secretariat
 figures (the rule is ``auth.visibility.sees_exact_statistics``, and ``exact_statistics`` in SQL).
 
 - ``imports``: parsing (JSON, CSV), validation and its report, ``run_import`` and its writes.
-- ``cube``: ``rebuild_cube``, the cells derived from the observations and their protection;
+- ``workbook``: reading an uploaded XLSX sheet into the rows ``imports`` validates, bounded.
+- ``template``: the template workbook agencies fill in (columns, codelist sheets, drop-downs).
+- ``cube``: ``rebuild_cube``, the cells derived from the observations and their protection
+  (``protection/``: suppression and the audit);
   ``audit_cube``, the disclosure audit of every stored release.
 - ``queries``: ``CubeFilters``, ``cube_query`` and ``published``, the cells as a reader sees them.
 - ``export``: ``csv_in_database``, the CSV export written by the database itself.
