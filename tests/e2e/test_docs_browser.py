@@ -100,11 +100,18 @@ def _severe(driver: Any) -> list[dict[str, Any]]:
 
 
 def test_docs_and_redoc_load_nothing_from_outside_the_service(tmp_path: Path, browser: Any) -> None:
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
+    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
+
     driver = browser
-    wait = WebDriverWait(driver, 30)
+    wait = WebDriverWait(driver, 30, ignored_exceptions=REDRAWN)
     with served(tmp_path) as (base, _):
         origin = f"http://{HOST}:{urlsplit(base).port}"
 
@@ -142,11 +149,18 @@ def test_docs_and_redoc_load_nothing_from_outside_the_service(tmp_path: Path, br
 def test_swagger_authorize_gets_a_token_and_calls_an_authenticated_route(
     tmp_path: Path, browser: Any
 ) -> None:
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
+    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
+
     driver = browser
-    wait = WebDriverWait(driver, 30)
+    wait = WebDriverWait(driver, 30, ignored_exceptions=REDRAWN)
     with served(tmp_path) as (base, _):
         client = cli_client(database_url(tmp_path), "UZB", "feeds:read subscriptions:write")
         origin = f"http://{HOST}:{urlsplit(base).port}"

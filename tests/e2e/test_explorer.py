@@ -152,13 +152,20 @@ def browser(tmp_path: Path) -> Iterator[object]:
 def test_explorer_draws_the_figures_lists_practices_and_programmes_and_links_their_pages(
     tmp_path: Path, browser: object
 ) -> None:
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
+    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
+
     assert isinstance(browser, WebDriver)
     driver = browser
-    wait = WebDriverWait(driver, 20)
+    wait = WebDriverWait(driver, 20, ignored_exceptions=REDRAWN)
     database_url = f"sqlite:///{tmp_path / 'fresh.db'}"
     with served(tmp_path) as (base, _):
         _load(base, database_url)
@@ -297,15 +304,22 @@ def test_explorer_in_every_language_at_desktop_and_phone_widths(
     in the language's plural forms, the switch wholly inside the window, no horizontal overflow,
     no console error. The browser's language decides first; the reader's choice is remembered
     (for the explorer and for the record pages)."""
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
+
+    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
+    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
 
     from recnet.schemas.catalogues import catalogue
 
     assert isinstance(browser, WebDriver)
     driver = browser
-    wait = WebDriverWait(driver, 20)
+    wait = WebDriverWait(driver, 20, ignored_exceptions=REDRAWN)
     shots = tmp_path / "languages"
     shots.mkdir()
     database_url = f"sqlite:///{tmp_path / 'fresh.db'}"

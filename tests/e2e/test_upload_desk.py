@@ -26,13 +26,20 @@ def _excel_csv(path: Path, lines: list[str]) -> Path:
 def test_the_desk_checks_a_russian_excel_csv_then_sends_it_and_the_explorer_shows_it(
     tmp_path: Path, browser: object
 ) -> None:
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
+    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
+
     assert isinstance(browser, WebDriver)
     driver = browser
-    wait = WebDriverWait(driver, 30)
+    wait = WebDriverWait(driver, 30, ignored_exceptions=REDRAWN)
     shots = tmp_path / "screenshots"
     shots.mkdir()
     bad = _excel_csv(
