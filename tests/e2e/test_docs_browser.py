@@ -10,7 +10,6 @@ the test, whether or not it could have succeeded.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,56 +17,17 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.browser import chromium, redrawn
 from tests.served import cli_client, database_url, served
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 HOST = "recnet.test"
 NETWORK_SCHEMES = ("http", "https", "ws", "wss", "ftp")
 
 
-def _browser_or_skip() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    message = (
-        f"{CHROMIUM} or {CHROMEDRIVER} is missing: "
-        "apt-get install -y chromium chromium-driver (.ci/run does this)"
-    )
-    if os.environ.get("CI"):
-        pytest.fail(message)  # in CI the browser test must run, never silently skip
-    pytest.skip(message)
-
-
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--lang=en-US",
-        "--window-size=1280,1400",
-        # The service's name resolves to this machine; every other name to nothing.
-        f"--host-resolver-rules=MAP {HOST} 127.0.0.1, MAP * ~NOTFOUND",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+    with chromium(tmp_path / "chromium-profile", only_host=HOST) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -100,18 +60,11 @@ def _severe(driver: Any) -> list[dict[str, Any]]:
 
 
 def test_docs_and_redoc_load_nothing_from_outside_the_service(tmp_path: Path, browser: Any) -> None:
-    from selenium.common.exceptions import (
-        NoSuchElementException,
-        StaleElementReferenceException,
-    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
-    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
-
     driver = browser
-    wait = WebDriverWait(driver, 30, ignored_exceptions=REDRAWN)
+    wait = WebDriverWait(driver, 30, ignored_exceptions=redrawn())
     with served(tmp_path) as (base, _):
         origin = f"http://{HOST}:{urlsplit(base).port}"
 
@@ -149,18 +102,11 @@ def test_docs_and_redoc_load_nothing_from_outside_the_service(tmp_path: Path, br
 def test_swagger_authorize_gets_a_token_and_calls_an_authenticated_route(
     tmp_path: Path, browser: Any
 ) -> None:
-    from selenium.common.exceptions import (
-        NoSuchElementException,
-        StaleElementReferenceException,
-    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
-    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
-
     driver = browser
-    wait = WebDriverWait(driver, 30, ignored_exceptions=REDRAWN)
+    wait = WebDriverWait(driver, 30, ignored_exceptions=redrawn())
     with served(tmp_path) as (base, _):
         client = cli_client(database_url(tmp_path), "UZB", "feeds:read subscriptions:write")
         origin = f"http://{HOST}:{urlsplit(base).port}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.browser import chromium, redrawn
 from tests.factories import practice_body, programme_body
 from tests.served import access_token, cli_client, served
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT_COPY = Path("/tmp/recnet-explorer.png")
 PROGRAMMES = 23  # one more page than the list's 20
 
@@ -47,18 +45,6 @@ STATISTICS = {
         ("M", "Y18T59", "2022", 26),
     ],
 }
-
-
-def _browser_or_skip() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    message = (
-        f"{CHROMIUM} or {CHROMEDRIVER} is missing: "
-        "apt-get install -y chromium chromium-driver (.ci/run does this)"
-    )
-    if os.environ.get("CI"):
-        pytest.fail(message)  # in CI the browser test must run, never silently skip
-    pytest.skip(message)
 
 
 def _token(base: str, database_url: str, organisation: str) -> str:
@@ -121,51 +107,20 @@ def _load(base: str, database_url: str) -> None:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[object]:
-    _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--lang=en-US",
-        "--window-size=1280,1400",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+    with chromium(tmp_path / "chromium-profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_explorer_draws_the_figures_lists_practices_and_programmes_and_links_their_pages(
     tmp_path: Path, browser: object
 ) -> None:
-    from selenium.common.exceptions import (
-        NoSuchElementException,
-        StaleElementReferenceException,
-    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
 
-    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
-    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
-
     assert isinstance(browser, WebDriver)
     driver = browser
-    wait = WebDriverWait(driver, 20, ignored_exceptions=REDRAWN)
+    wait = WebDriverWait(driver, 20, ignored_exceptions=redrawn())
     database_url = f"sqlite:///{tmp_path / 'fresh.db'}"
     with served(tmp_path) as (base, _):
         _load(base, database_url)
@@ -304,22 +259,15 @@ def test_explorer_in_every_language_at_desktop_and_phone_widths(
     in the language's plural forms, the switch wholly inside the window, no horizontal overflow,
     no console error. The browser's language decides first; the reader's choice is remembered
     (for the explorer and for the record pages)."""
-    from selenium.common.exceptions import (
-        NoSuchElementException,
-        StaleElementReferenceException,
-    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
-
-    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
-    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
 
     from recnet.schemas.catalogues import catalogue
 
     assert isinstance(browser, WebDriver)
     driver = browser
-    wait = WebDriverWait(driver, 20, ignored_exceptions=REDRAWN)
+    wait = WebDriverWait(driver, 20, ignored_exceptions=redrawn())
     shots = tmp_path / "languages"
     shots.mkdir()
     database_url = f"sqlite:///{tmp_path / 'fresh.db'}"

@@ -9,7 +9,6 @@ Uzbek) saying so.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from recnet.schemas.catalogues import catalogue
-from tests.e2e.test_explorer import CHROMEDRIVER, CHROMIUM, _browser_or_skip
+from tests.e2e.browser import chromium, requests_made
 from tests.factories import practice_body, programme_body
 from tests.served import access_token, cli_client, database_url, served
 
@@ -28,33 +27,8 @@ SCREENSHOTS = Path("/tmp/recnet-record-pages")
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[object]:
-    _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--lang=en-US",
-        "--window-size=1280,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(argument)
-    # The performance log holds every request the page makes.
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+    with chromium(tmp_path / "chromium-profile", window="1280,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _publish(base: str, tmp_path: Path) -> dict[str, str]:
@@ -83,16 +57,6 @@ def _publish(base: str, tmp_path: Path) -> dict[str, str]:
     return paths
 
 
-def _requests(driver: object) -> list[str]:
-    """Every URL the browser asked for since the log was last read."""
-    urls = []
-    for entry in driver.get_log("performance"):  # type: ignore[attr-defined]
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return urls
-
-
 def _text(driver: object, selector: str) -> str:
     from selenium.webdriver.common.by import By
 
@@ -116,7 +80,7 @@ def test_record_pages_in_english_russian_and_uzbek_and_from_a_feed_reader(
         def visit(path: str, name: str, status: int = 200) -> None:
             driver.get(f"{base}{path}")
             assert driver.save_screenshot(str(shots / f"{name}.png"))
-            seen.extend(_requests(driver))
+            seen.extend(requests_made(driver))
             # The browser reports a 404 answer as an error: the one the test asked for is not.
             expected = f"{base}{path} - Failed to load resource: the server responded with a "
             severe = [

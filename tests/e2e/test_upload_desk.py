@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.test_record_pages_browser import _requests, browser
+from tests.e2e.browser import redrawn, requests_made
+from tests.e2e.test_record_pages_browser import browser
 from tests.served import access_token, cli_client, database_url, served
 
 __all__ = ["browser"]  # the fixture, shared with the record pages' browser test
@@ -26,20 +27,13 @@ def _excel_csv(path: Path, lines: list[str]) -> Path:
 def test_the_desk_checks_a_russian_excel_csv_then_sends_it_and_the_explorer_shows_it(
     tmp_path: Path, browser: object
 ) -> None:
-    from selenium.common.exceptions import (
-        NoSuchElementException,
-        StaleElementReferenceException,
-    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
 
-    # An element the page redraws while a wait looks at it: look again, as for one not there yet.
-    REDRAWN = (NoSuchElementException, StaleElementReferenceException)
-
     assert isinstance(browser, WebDriver)
     driver = browser
-    wait = WebDriverWait(driver, 30, ignored_exceptions=REDRAWN)
+    wait = WebDriverWait(driver, 30, ignored_exceptions=redrawn())
     shots = tmp_path / "screenshots"
     shots.mkdir()
     bad = _excel_csv(
@@ -119,7 +113,7 @@ def test_the_desk_checks_a_russian_excel_csv_then_sends_it_and_the_explorer_show
 
         outside = [
             url
-            for url in _requests(driver)
+            for url in requests_made(driver)
             # (The browser's own chrome:// pages at start-up are not the page's requests.)
             if url.startswith(("http:", "https:", "ws:", "wss:")) and not url.startswith(base)
         ]
