@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -116,3 +117,43 @@ def test_recnet_serve_answers_a_raw_utf8_query(tmp_path: Path) -> None:
         status, headers, _body = raw_exchange(base, _get("/v1/practices?q=классы"))
     assert status == 200
     assert headers["content-type"] == "application/json"
+
+
+def _responses_to(base: str, first: bytes, second: bytes) -> bytes:
+    """What the server answers on one connection to ``first``, then, in a later packet,
+    ``second``; read until it has said nothing for a second."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection.sendall(first)
+        time.sleep(0.4)
+        connection.sendall(second)
+        connection.settimeout(1.0)
+        answer = b""
+        try:
+            while chunk := connection.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            pass
+    return answer
+
+
+def test_a_body_in_its_own_packet_is_never_read_as_a_request_line(tmp_path: Path) -> None:
+    """The red team's desync: a GET and the head of a POST in one packet, the POST's body in the
+    next. The body starts like a request line and holds raw high bytes; were it rewritten as one,
+    it would outgrow its Content-Length and the overflow would run as a request of its own."""
+    hidden = b"GET /v1/SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n"
+    body = b"ABC " + b"\xff" * (len(hidden) // 2 + 1) + b"\n" + hidden
+    first = (
+        b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    with served(tmp_path) as (base, _):
+        answer = _responses_to(base, first, body)
+        # The connection still answers a raw UTF-8 request line that starts a packet.
+        status, _, _ = raw_exchange(base, _get("/v1/practices?q=классы"))
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3})", answer)
+    assert statuses == [b"200", b"405"], answer
+    assert b"SMUGGLED" not in answer
+    assert status == 200

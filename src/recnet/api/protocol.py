@@ -52,8 +52,17 @@ class Utf8RequestLineProtocol(HttpToolsProtocol):
             self._expect_line = False
         super().data_received(data)
 
+    def on_message_begin(self) -> None:
+        # The parser has started a message: until it completes, every byte (request line rest,
+        # headers, body) is that message's and is never rewritten. The parser, not where a TCP
+        # chunk happens to start, says where a request line can begin; a body that arrives in
+        # its own chunk, and looks like a request line, stays as it was sent.
+        super().on_message_begin()
+        self._expect_line = False
+
     def on_message_complete(self) -> None:
         super().on_message_complete()
+        # The parser stands between messages: a chunk that starts here starts a request line.
         self._expect_line = True
 
     def send_400_response(self, msg: str) -> None:
