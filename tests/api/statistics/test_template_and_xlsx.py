@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from datetime import datetime
 from typing import Any
@@ -254,6 +255,34 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert "once unpacked" in response.json()["detail"]
+    assert stored(database) == {}
+
+
+def test_a_shared_strings_bomb_is_refused_before_it_is_read(
+    client: TestClient, agency: dict[str, str], database: Database
+) -> None:
+    """The red team's bomb: a small upload whose shared strings, read whole by openpyxl before
+    any row, unpack to millions of entries (32 MiB cost 180 MiB of memory and 13 s of CPU)."""
+    source = zipfile.ZipFile(io.BytesIO(sheet_of(row())))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part in source.infolist():
+            if part.filename != workbook_module.SHARED_STRINGS:
+                archive.writestr(part, source.read(part))
+        entries = workbook_module.MAX_SHARED_STRINGS_BYTES // 16 + 1
+        strings = (
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            + "<si><t>a</t></si>" * entries
+            + "</sst>"
+        )
+        archive.writestr(workbook_module.SHARED_STRINGS, strings)
+    body = buffer.getvalue()
+    assert len(body) < 200_000
+    started = time.monotonic()
+    response = upload(client, agency, body)
+    assert response.status_code == 413, response.text
+    assert time.monotonic() - started < 5, "refused before it is read"
+    assert workbook_module.SHARED_STRINGS in response.json()["detail"]
     assert stored(database) == {}
 
 
