@@ -23,6 +23,8 @@ from recnet.errors import ValidationProblem
 from recnet.models import Event
 
 GENESIS = "0" * 64
+# The kind of the event an import appends (records' events carry the record's kind).
+STATISTICS_KIND = "statistics"
 # Arbitrary, fixed: the advisory lock that serialises appends on PostgreSQL.
 _APPEND_LOCK = 7_353_842_019
 

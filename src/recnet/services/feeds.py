@@ -35,6 +35,7 @@ from recnet.schemas.feeds import (
     UpsertChange,
 )
 from recnet.schemas.vocabularies import RECORD_KINDS
+from recnet.services import events
 
 MAX_LIMIT = 500
 # Events looked at per request, visible or not: bounds the work of one page.
@@ -187,7 +188,7 @@ def _events_after(principal: Principal, after: int, kinds: Sequence[str]) -> Any
     shown = and_(
         col(Event.kind).in_(sorted(kinds)),
         or_(
-            col(Event.kind) == "statistics",
+            col(Event.kind) == events.STATISTICS_KIND,
             readable(principal, col(Event.tenant), col(Event.tlp), col(Event.status)),
         ),
     )
@@ -241,7 +242,7 @@ def page(
                 state[event.record_id] = (event.tenant, event.tlp, event.status)
             if event.kind not in kinds:
                 continue
-            if event.kind == "statistics":
+            if event.kind == events.STATISTICS_KIND:
                 payload = orjson.loads(event.payload)
                 items.append(_statistics_item(session, principal, event, payload))
             elif _visible(principal, event):

@@ -35,6 +35,7 @@ from recnet.schemas.statistics import (
 )
 from recnet.schemas.statistics_sdmx import VALID_FROM, Availability
 from recnet.services import statistics
+from recnet.services.events import STATISTICS_KIND
 from recnet.services.statistics import CubeFilters
 
 MAX_CODES: Final = 100
@@ -268,11 +269,16 @@ def availability(
 
 
 def data_version(session: Any) -> tuple[int, datetime]:
-    """The event log's head and its time: every import (the only way the cube changes) appends
-    an event, so an answer made at this head stays right until the head moves. Cheap: the newest
-    row of the log's primary key."""
+    """The newest statistics event and its time: every import (the only way the cube changes)
+    appends one, so an answer made at it stays right until the next. Only statistics events
+    count: a record's events, some of them hidden from the reader (a draft, a RED record), must
+    not move the validators of a public export and so tell when they happened. Cheap: the
+    newest row of the log's (record_id, seq) index among those without a record."""
     row = session.execute(
-        select(col(Event.seq), col(Event.occurred_at)).order_by(col(Event.seq).desc()).limit(1)
+        select(col(Event.seq), col(Event.occurred_at))
+        .where(col(Event.record_id).is_(None), col(Event.kind) == STATISTICS_KIND)
+        .order_by(col(Event.seq).desc())
+        .limit(1)
     ).first()
     if row is None:
         return 0, datetime.fromisoformat(VALID_FROM)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from recnet.auth.principal import Role
 from recnet.db import Database
-from tests.factories import bearer, client_for_role, get_token
+from tests.factories import bearer, client_for_role, get_token, practice_body
 
 URL = "/v1/statistics/observations"
 AGGREGATES = "/v1/statistics/aggregates"
@@ -175,6 +176,26 @@ def test_an_export_changes_its_etag_when_the_data_change(
     after = client.get(URL, params={"format": "csv"}, headers={"If-None-Match": before})
     assert after.status_code == 200
     assert after.headers["etag"] != before
+
+
+def test_a_hidden_records_write_does_not_move_the_public_exports_validators(
+    client: TestClient, agency: dict[str, str], reported: None
+) -> None:
+    """A RED draft is invisible to the public: its event must not change the ETag or the
+    Last-Modified of a public export, or a reader would learn when it was written (red team)."""
+    paths = (
+        (URL, {"format": "csv"}),
+        ("/v1/sdmx/data/RECNET,RR_STATS,1.0/all", {"format": "sdmx-csv"}),
+    )
+    before = [client.get(path, params=params).headers for path, params in paths]
+    time.sleep(1.1)  # Last-Modified has whole seconds
+    draft = practice_body(status="draft", tlp="RED")
+    assert client.post("/v1/practices", json=draft, headers=agency).status_code == 201
+    for (path, params), seen in zip(paths, before, strict=True):
+        again = client.get(path, params=params, headers={"If-None-Match": seen["etag"]})
+        assert again.status_code == 304, path
+        assert again.headers["etag"] == seen["etag"]
+        assert again.headers["last-modified"] == seen["last-modified"]
 
 
 def test_sdmx_data_downloads_say_their_file_name(client: TestClient, reported: None) -> None:

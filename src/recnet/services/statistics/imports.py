@@ -390,7 +390,7 @@ def run_import(
     event = events.append(
         session,
         principal,
-        kind="statistics",
+        kind=events.STATISTICS_KIND,
         action="statistics_imported",
         tenant=tenant,
         tlp="AMBER",
