@@ -50,6 +50,9 @@ STRICT_PREFIX = "/v1/"
 LENIENT_PREFIXES = ("/v1/sdmx/",)
 # What a cross-origin page may send and read (a preflight asking for more is refused).
 CORS_METHODS = "GET, HEAD"
+# What other origins may read: the API and its published metadata; never the pages, the upload
+# desk or /metrics, which are for people and operators on this origin.
+CORS_PREFIXES = ("/v1/", "/.well-known/")
 CORS_REQUEST_HEADERS = frozenset(
     {"accept", "accept-language", "if-none-match", "if-modified-since", "x-request-id"}
 )
@@ -236,7 +239,8 @@ class HttpConventionsMiddleware:
             return
         method = scope["method"]
         origin = header(scope, b"origin")
-        if method == "OPTIONS" and origin and self.cors:
+        shared = scope["path"].startswith(CORS_PREFIXES)
+        if method == "OPTIONS" and origin and self.cors and shared:
             requested = header(scope, b"access-control-request-method")
             if requested is not None:
                 await self._preflight(scope, receive, send, origin, requested)
@@ -274,6 +278,7 @@ class HttpConventionsMiddleware:
         cross_origin = (
             self.cors
             and scope["method"] == "GET"
+            and scope["path"].startswith(CORS_PREFIXES)
             and header(scope, b"authorization") is None
             and origin is not None
             and self._origin_allowed(origin)

@@ -170,6 +170,21 @@ def test_cors_lets_configured_origins_read_anonymously(cors: TestClient) -> None
     assert "access-control-allow-origin" not in other.headers
 
 
+def test_cors_is_for_the_api_only_never_for_pages_or_metrics(
+    cors: TestClient, database: Database
+) -> None:
+    """Other origins may read the API and its metadata, not the explorer, the record pages, the
+    upload desk or /metrics (red team: they were given CORS like any GET)."""
+    assert "access-control-allow-origin" in cors.get("/v1/organisations", headers=ORIGIN).headers
+    metadata = cors.get("/.well-known/oauth-authorization-server", headers=ORIGIN)
+    assert "access-control-allow-origin" in metadata.headers
+    for path in ("/", "/upload", "/metrics", "/docs"):
+        answer = cors.get(path, headers=ORIGIN)
+        assert "access-control-allow-origin" not in answer.headers, path
+        preflight = cors.options(path, headers={**ORIGIN, "Access-Control-Request-Method": "GET"})
+        assert "access-control-allow-origin" not in preflight.headers, path
+
+
 def test_cors_is_never_given_to_requests_with_credentials(
     cors: TestClient, database: Database
 ) -> None:
