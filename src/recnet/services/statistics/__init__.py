@@ -7,7 +7,8 @@ earlier release. Readers below member-state level only ever see the cube's
 published values; the owning member state (its own REF_AREA) and the secretariat see exact
 figures (the rule is ``auth.visibility.sees_exact_statistics``, and ``exact_statistics`` in SQL).
 
-- ``imports``: parsing (JSON, CSV), validation and its report, ``run_import`` and its writes.
+- ``validation``: parsing (JSON, CSV), validation and its report (``Problems``).
+- ``imports``: ``run_import`` and its writes, after ``validation``.
 - ``workbook``: reading an uploaded XLSX sheet into the rows ``imports`` validates, bounded.
 - ``template``: the template workbook agencies fill in (columns, codelist sheets, drop-downs).
 - ``cube``: ``rebuild_cube``, the cells derived from the observations and their protection
