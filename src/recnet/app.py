@@ -18,7 +18,7 @@ from recnet.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from recnet.api.openapi_security import describe_security
 from recnet.api.readcache import ReadCache
 from recnet.api.v1.router import router as v1_router
-from recnet.api.v1.statistics import IMPORT_PATH
+from recnet.api.v1.statistics_imports import IMPORT_PATH
 from recnet.api.v1.well_known import install_well_known
 from recnet.auth.keys import KeyRing
 from recnet.auth.ratelimit import RateLimiter

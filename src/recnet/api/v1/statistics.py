@@ -12,13 +12,11 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterat
 from datetime import datetime
 from typing import Annotated, Literal
 
-import anyio
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from recnet.api.deps import DatabaseDep, PrincipalDep, Require, SessionDep
+from recnet.api.deps import DatabaseDep, PrincipalDep, SessionDep
 from recnet.api.http import (
     conditional,
     download_headers,
@@ -27,12 +25,12 @@ from recnet.api.http import (
     not_modified,
     preferred_languages,
 )
+from recnet.api.v1 import statistics_imports
 from recnet.api.v1.sdmx_negotiation import NotAcceptable
 from recnet.auth.principal import Principal
-from recnet.auth.scopes import Scope
 from recnet.clock import utcnow
 from recnet.db import Database
-from recnet.errors import ProblemError, UnsupportedMediaType, ValidationProblem
+from recnet.errors import ValidationProblem
 from recnet.formats import sdmx
 from recnet.schemas.common import Page
 from recnet.schemas.statistics import (
@@ -42,20 +40,16 @@ from recnet.schemas.statistics import (
     TOTAL,
     normalise_period,
 )
-from recnet.schemas.statistics_io import ImportReport, StatisticsObservation, Strategy
+from recnet.schemas.statistics_io import StatisticsObservation
 from recnet.schemas.statistics_structure import StatisticsStructure, structure
 from recnet.services import sdmx_data, statistics
 from recnet.services.statistics import (
     CubeFilters,
-    ImportRequest,
     PublishedCell,
-    template,
-    workbook,
 )
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 
-IMPORT_PATH = "/v1/statistics/observations"
 MAX_PAGE = 10_000
 Format = Literal["json", "csv", "sdmx-json", "sdmx-csv"]
 MEDIA = {
@@ -73,98 +67,14 @@ Codes = Annotated[
 Period = Annotated[str | None, Query(max_length=10, description="2024, 2024-Q1 or 2024-03.")]
 
 
-class ImportRefused(ProblemError):
-    status, slug, title = 422, "import-refused", "Import refused"
-
-
 @router.get("/structure", response_model=StatisticsStructure)
 def get_statistics_structure(request: Request, response: Response) -> Response:
     """The RR_STATS data structure: dimensions in order, measure, attributes, every codelist."""
     return conditional(request, response, structure())
 
 
-@router.get(
-    "/template.xlsx",
-    response_class=Response,
-    responses={
-        200: {
-            "description": "An XLSX workbook: the RR_STATS sheet to fill in, one sheet per "
-            "codelist, drop-down lists on the coded columns.",
-            "content": {workbook.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
-)
-def get_statistics_template() -> Response:
-    """The statistics template workbook, to fill in and upload as it is."""
-    return Response(
-        template.template_bytes(),
-        media_type=workbook.MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="{template.FILE_NAME}"',
-            "Cache-Control": "public, max-age=3600",
-        },
-    )
-
-
-@router.post(
-    "/observations",
-    response_model=ImportReport,
-    responses={401: {}, 403: {}, 413: {}, 415: {}, 422: {"description": "Import refused"}},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/csv": {"schema": {"type": "string"}},
-                workbook.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-            },
-        }
-    },
-)
-async def import_observations(
-    request: Request,
-    principal: Annotated[Principal, Require(Scope.statistics_write)],
-    session: SessionDep,
-    strategy: Strategy = "create_and_update",
-    atomic: bool = True,
-    dry_run: bool = False,
-    sheet: Annotated[
-        str | None,
-        Query(
-            max_length=workbook.MAX_SHEET_NAME,
-            description="XLSX only: the sheet to read, by its name or its number from 1 "
-            "(default: the first).",
-        ),
-    ] = None,
-) -> ImportReport:
-    """Import observations (JSON, CSV or an XLSX sheet) for the caller's own state, with an
-    import report."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in ("application/json", "text/csv", workbook.MEDIA_TYPE):
-        raise UnsupportedMediaType(f"Send application/json, text/csv or {workbook.MEDIA_TYPE}.")
-    if sheet is not None and media != workbook.MEDIA_TYPE:
-        raise ValidationProblem("sheet= chooses a sheet of an XLSX workbook; this is not one.")
-    body = await request.body()
-    settings = request.app.state.settings
-    import_request = ImportRequest(
-        body,
-        media == "text/csv",
-        strategy,
-        atomic,
-        dry_run,
-        xlsx=media == workbook.MEDIA_TYPE,
-        sheet=sheet,
-    )
-    del body
-    report = await anyio.to_thread.run_sync(
-        statistics.run_import, session, principal, import_request, settings.min_cell
-    )
-    if report.status == "ERROR":
-        raise ImportRefused(
-            "The import was refused: nothing was written. The report lists every problem.",
-            extra={"report": report.model_dump(mode="json")},
-        )
-    return report
+# The template and the import come next in the published document, as they always have.
+router.include_router(statistics_imports.router)
 
 
 def _codes(value: str | None) -> list[str]:
