@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
@@ -33,6 +30,7 @@ from recnet.db import Database
 from recnet.errors import ValidationProblem
 from recnet.formats import sdmx
 from recnet.schemas.common import Page
+from recnet.schemas.paging import cursor_refused, decode_cursor, encode_cursor
 from recnet.schemas.statistics import (
     DIMENSIONS,
     MEMBER_STATES,
@@ -97,17 +95,10 @@ def _period(value: str | None, name: str) -> str | None:
 def _cursor(value: str | None) -> statistics.Key | None:
     if value is None:
         return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        key = None
-    if not (isinstance(key, list) and len(key) == 6 and all(isinstance(k, str) for k in key)):
-        raise ValidationProblem("The cursor is not one this service gave out.")
+    key = decode_cursor(value, list)
+    if not (len(key) == 6 and all(isinstance(k, str) for k in key)):
+        raise cursor_refused()
     return tuple(key)
-
-
-def _encode_cursor(key: statistics.Key) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
 
 
 # An SDMX media type in Accept, with the version it names if any.
@@ -269,7 +260,7 @@ def list_observations(
     limit = min(limit, MAX_PAGE)
     rows = session.execute(statistics.cube_query(filters, _cursor(cursor)).limit(limit + 1)).all()
     cells = list(statistics.published(principal, rows[:limit], filters))
-    next_cursor = _encode_cursor(tuple(rows[limit - 1][:6])) if len(rows) > limit else None
+    next_cursor = encode_cursor(list(rows[limit - 1][:6])) if len(rows) > limit else None
     page = Page[StatisticsObservation](items=[_json(c) for c in cells], next_cursor=next_cursor)
     links = {"Link": next_link(request, next_cursor)} if next_cursor else {}
     return conditional(request, response, page, headers=links)
