@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -148,11 +148,29 @@ def project_root() -> Path:
     return ROOT
 
 
+class RoleHeaders(Mapping[Role, dict[str, str]]):
+    """Authorization headers for one client of each role (anonymous: none), each client and its
+    token made the first time its role is asked for: they cost two scrypt hashes each, and most
+    tests ask for one or two roles."""
+
+    def __init__(self, client: TestClient, database: Database) -> None:
+        self._client, self._database = client, database
+        self._made: dict[Role, dict[str, str]] = {Role.anonymous: {}}
+
+    def __getitem__(self, role: Role) -> dict[str, str]:
+        if role not in self._made:
+            credentials = client_for_role(self._database, role)
+            self._made[role] = bearer(get_token(self._client, credentials))
+        return self._made[role]
+
+    def __iter__(self) -> Iterator[Role]:
+        return iter(Role)
+
+    def __len__(self) -> int:
+        return len(Role)
+
+
 @pytest.fixture
-def role_headers(client: TestClient, database: Database) -> dict[Role, dict[str, str]]:
-    """Authorization headers for one client of each role (anonymous: none)."""
-    headers: dict[Role, dict[str, str]] = {Role.anonymous: {}}
-    for role in Role:
-        if role is not Role.anonymous:
-            headers[role] = bearer(get_token(client, client_for_role(database, role)))
-    return headers
+def role_headers(client: TestClient, database: Database) -> Mapping[Role, dict[str, str]]:
+    """Authorization headers for one client of each role (anonymous: none), made as asked for."""
+    return RoleHeaders(client, database)
