@@ -45,13 +45,15 @@ serve: $(STAMP)
 	$(BIN)/recnet demo
 	$(BIN)/recnet serve
 
-# Both run on every core (pytest-xdist); `pytest tests/unit/test_config.py` alone runs in one process.
+# Both run on every core (pytest-xdist); a worker that runs out of tests takes some from another's
+# queue (worksteal), so the long e2e tests do not leave a core idle at the end.
+# `pytest tests/unit/test_config.py` alone runs in one process.
 test: $(STAMP)
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 # The quick run while working: SQLite only, without the tests marked slow. `make test` before a push.
 test-fast: $(STAMP)
-	env -u RECNET_TEST_DATABASE_URL $(BIN)/pytest -n auto -m "not slow"
+	env -u RECNET_TEST_DATABASE_URL $(BIN)/pytest -n auto --dist worksteal -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests migrations bench examples
