@@ -28,6 +28,8 @@ from recnet.services.statistics.protection.table import Table
 
 # Rounds of audit and mending before the last resort.
 _ROUNDS = 3
+# Draws of the tie-breaks tried, each with its rounds of mending, before the last resort.
+_DRAWS = 3
 
 
 def _check(cells: Mapping[Key, int]) -> None:
@@ -62,14 +64,29 @@ def protect(
     if min(cells.values(), default=0) < 0 or any(len(k) != len(DIMENSIONS) for k in cells):
         _check(cells)
     state = rng.getstate()
-    decided = _decide(cells, threshold, previous, history, release, rng, renew=False)
+
+    def decide(renew: bool) -> Release:
+        # An unlucky draw can cover a small cell with cells the relations pin anyway (a zero the
+        # regional total fixes, say), which no mending frees; the last resort then withholds
+        # every cell the release decides, the states' and the region's totals too, for good.
+        # Another draw usually covers it well: each is judged by the same audit.
+        for draw in range(_DRAWS):
+            decided = _decide(
+                cells, threshold, previous, history, release, rng,
+                renew=renew, resort=draw == _DRAWS - 1,
+            )  # fmt: skip
+            if decided is not None:
+                return decided
+        raise AssertionError("the last draw always decides")
+
+    decided = decide(renew=False)
     if decided.failures and any(b.withheld and k not in cells for k, b in previous.items()):
         # A withheld cell disappeared (its observations were removed): the relations that no
         # longer count it, set beside the last release's among the same unknowns, can tell its
         # value by difference. Then every withheld cell starts a new version (still withheld),
         # so that this release's unknowns are not the last one's; the better release is kept.
         rng.setstate(state)
-        renewed = _decide(cells, threshold, previous, history, release, rng, renew=True)
+        renewed = decide(renew=True)
         if len(renewed.failures) < len(decided.failures):
             return renewed
     return decided
@@ -84,8 +101,10 @@ def _decide(
     rng: random.Random,
     *,
     renew: bool,
-) -> Release:
-    """``protect``'s work, with (``renew``) or without a new version for every withheld cell."""
+    resort: bool = True,
+) -> Release | None:
+    """``protect``'s work, with (``renew``) or without a new version for every withheld cell;
+    None when its audit fails and the last resort is not to be taken (``resort``)."""
     keys = sorted(cells)
     values = [cells[key] for key in keys]
     renewed = renew
@@ -222,6 +241,8 @@ def _decide(
     system.reasoning = False
     if not system.audit(threshold, fresh):
         return finished([])
+    if not resort:
+        return None
     # The last resort, rare (earlier releases bind this one in ways no hypercube undoes): every
     # cell this release decides is withheld. That hides the most; then a withheld cell that is
     # still determined is determined by what was published for good, and is published (it hides
