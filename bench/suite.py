@@ -37,6 +37,12 @@ Method
 
     .venv/bin/python bench/suite.py [--quick] [--rounds N] [--duration S]
                                     [--backend sqlite|postgresql|both] [--no-write]
+                                    [--only list,search,...] [--profile DIR]
+
+``--only`` runs some scenarios (the others are neither prepared nor measured), for measuring
+one change quickly; ``--profile DIR`` adds, after each round's measured recnet list run, one
+more list run of the same length with py-spy attached to the recnet server (``--format raw``,
+one file per backend and round in DIR): it is not measured, so the figures are unaffected.
 
 Results are printed and written to bench/RESULTS.md, section "## Performance suite (issue 8)"
 (only that section is replaced).
@@ -206,6 +212,7 @@ AGGREGATE_INDICATORS = (
 )
 AGGREGATE_YEARS = ((2015, 2024), (2016, 2020), (2018, 2023), (2020, 2024))
 REPEATED = "/v1/practices?limit=50"
+SCENARIOS = ("list", "repeated", "search", "aggregates", "feed", "import", "export")
 MIN_LIST_ITEMS = 5
 FEED_KINDS = "practice,programme"
 
@@ -285,8 +292,19 @@ class Backend:
 
 
 class Suite:
-    def __init__(self, workspace: Workspace, size: Size, seconds: int, pg_url: str) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        size: Size,
+        seconds: int,
+        pg_url: str,
+        only: Sequence[str] = SCENARIOS,
+        profile: Path | None = None,
+    ) -> None:
         self.workspace = workspace
+        self.only = set(only)
+        self.profile = profile
+        self.round_number = 0
         self.size = size
         self.seconds = seconds
         self.pg_url = pg_url
@@ -465,22 +483,30 @@ class Suite:
                     f"{backend.name}: recnet's next_cursor differs from the ceiling's on "
                     f"{cursors} of {len(expected)} list filters"
                 )
-            found = [p for p in searches if self.checked(http, server.base + p + stamp, empty=True)]
-            missing = sorted(set(searches) - set(found))
-            if missing:
-                self.notes.append(
-                    f"{backend.name}: search words without results, left out: " + ", ".join(missing)
-                )
-            for path in aggregates:
-                self.checked(http, server.base + path)
+            found = []
+            if "search" in self.only:
+                found = [
+                    p for p in searches if self.checked(http, server.base + p + stamp, empty=True)
+                ]
+                missing = sorted(set(searches) - set(found))
+                if missing:
+                    self.notes.append(
+                        f"{backend.name}: search words without results, left out: "
+                        + ", ".join(missing)
+                    )
+            if "aggregates" in self.only:
+                for path in aggregates:
+                    self.checked(http, server.base + path)
             repeated = http.get(server.base + REPEATED)
             self.checked(http, server.base + REPEATED)
             backend.constant = folder / "constant.json"
             backend.constant.write_bytes(repeated.content)
-            token = self.token(http, server.base, backend.partner)
-            backend.feed_rows = self.feed_pass(http, server.base + "/v1/feeds/changes", token)[0]
-            if not backend.feed_rows:
-                raise RuntimeError(f"{backend.name}: the change feed gave no items")
+            if "feed" in self.only:
+                token = self.token(http, server.base, backend.partner)
+                feed = self.feed_pass(http, server.base + "/v1/feeds/changes", token)
+                backend.feed_rows = feed[0]
+                if not backend.feed_rows:
+                    raise RuntimeError(f"{backend.name}: the change feed gave no items")
         backend.search_paths = folder / "search.txt"
         backend.search_paths.write_text("".join(p + "\n" for p in found))
         backend.aggregate_paths = folder / "aggregates.txt"
@@ -490,7 +516,7 @@ class Suite:
             f" {len(found)} search words, {len(aggregates)} aggregates, repeated answer "
             f"{len(repeated.content)} bytes, feed {backend.feed_rows} items"
         )
-        if backend.datasette_file is not None:
+        if backend.datasette_file is not None and "list" in self.only:
             queries = []
             for tenant in (None, *TENANTS):
                 for sort in ("updated_at", "created_at"):
@@ -557,42 +583,62 @@ class Suite:
     # ---------------------------------------------------------------- one round
 
     def round(self, backend: Backend) -> None:
-        name = backend.name
+        name, only = backend.name, self.only
         if not (backend.list_paths and backend.search_paths and backend.aggregate_paths):
             raise RuntimeError(f"{name}: prepare() first")
         with self.recnet(backend.main) as server:
-            self.record(
-                name, "recnet list c32", self.wrk(server, 32, backend.list_paths, "updated_since")
-            )
-            self.record(
-                name, "recnet list c1", self.wrk(server, 1, backend.list_paths, "updated_since")
-            )
-            self.record(name, "recnet repeated c32", self.wrk(server, 32, REPEATED))
-            self.record(
-                name,
-                "recnet search c32",
-                self.wrk(server, 32, backend.search_paths, "updated_since"),
-            )
-            self.record(name, "recnet aggregates c1", self.wrk(server, 1, backend.aggregate_paths))
-            with httpx.Client(timeout=120) as http:
-                token = self.token(http, server.base, backend.partner)
-                rows, seconds = self.feed_pass(http, server.base + "/v1/feeds/changes", token)
-            self.record(name, "recnet feed", {"rows": rows, "rows_per_s": rows / seconds})
+            if "list" in only:
+                self.record(
+                    name,
+                    "recnet list c32",
+                    self.wrk(server, 32, backend.list_paths, "updated_since"),
+                )
+                if self.profile is not None:
+                    self.profiled(server, backend)
+                self.record(
+                    name, "recnet list c1", self.wrk(server, 1, backend.list_paths, "updated_since")
+                )
+            if "repeated" in only:
+                self.record(name, "recnet repeated c32", self.wrk(server, 32, REPEATED))
+            if "search" in only:
+                self.record(
+                    name,
+                    "recnet search c32",
+                    self.wrk(server, 32, backend.search_paths, "updated_since"),
+                )
+            if "aggregates" in only:
+                self.record(
+                    name, "recnet aggregates c1", self.wrk(server, 1, backend.aggregate_paths)
+                )
+            if "feed" in only:
+                with httpx.Client(timeout=120) as http:
+                    token = self.token(http, server.base, backend.partner)
+                    rows, seconds = self.feed_pass(http, server.base + "/v1/feeds/changes", token)
+                self.record(name, "recnet feed", {"rows": rows, "rows_per_s": rows / seconds})
         ceiling_list = self.workspace.root / name / "ceiling-list.txt"
         with self.references(backend.main, BENCH_CONSTANT=str(backend.constant)) as server:
-            self.record(
-                name, "ceiling list c32", self.wrk(server, 32, ceiling_list, "updated_since")
-            )
-            self.record(name, "ceiling list c1", self.wrk(server, 1, ceiling_list, "updated_since"))
-            self.record(name, "constant c32", self.wrk(server, 32, "/constant"))
-            with httpx.Client(timeout=120) as http:
-                rows, seconds = self.feed_pass(http, server.base + "/ceiling/feed", None)
-            self.record(name, "ceiling feed", {"rows": rows, "rows_per_s": rows / seconds})
-            if rows != backend.feed_rows:
-                self.notes.append(
-                    f"{name}: the feed ceiling gave {rows} items, recnet {backend.feed_rows}"
+            if "list" in only:
+                self.record(
+                    name, "ceiling list c32", self.wrk(server, 32, ceiling_list, "updated_since")
                 )
-        if backend.datasette_file is not None and backend.datasette_paths is not None:
+                self.record(
+                    name, "ceiling list c1", self.wrk(server, 1, ceiling_list, "updated_since")
+                )
+            if "repeated" in only:
+                self.record(name, "constant c32", self.wrk(server, 32, "/constant"))
+            if "feed" in only:
+                with httpx.Client(timeout=120) as http:
+                    rows, seconds = self.feed_pass(http, server.base + "/ceiling/feed", None)
+                self.record(name, "ceiling feed", {"rows": rows, "rows_per_s": rows / seconds})
+                if rows != backend.feed_rows:
+                    self.notes.append(
+                        f"{name}: the feed ceiling gave {rows} items, recnet {backend.feed_rows}"
+                    )
+        if (
+            "list" in only
+            and backend.datasette_file is not None
+            and backend.datasette_paths is not None
+        ):
             with self.datasette(backend.datasette_file) as server:
                 for connections in (32, 1):
                     figures = self.wrk(
@@ -603,10 +649,28 @@ class Suite:
                         STAMP_DATASETTE,
                     )
                     self.record(name, f"datasette list c{connections}", figures)
-        for label, query in (("sql group-by", aggregate_sql), ("sql cube lookup", cube_sql)):
-            self.record(name, label, self.time_sql(backend, query))
-        self.import_round(backend)
-        self.export_round(backend)
+        if "aggregates" in only:
+            for label, query in (("sql group-by", aggregate_sql), ("sql cube lookup", cube_sql)):
+                self.record(name, label, self.time_sql(backend, query))
+        if "import" in only:
+            self.import_round(backend)
+        if "export" in only:
+            self.export_round(backend)
+
+    def profiled(self, server: Server, backend: Backend) -> None:
+        """One more list run, not measured, with py-spy sampling the recnet server."""
+        if self.profile is None or backend.list_paths is None:
+            return
+        self.profile.mkdir(parents=True, exist_ok=True)
+        out = self.profile / f"{backend.name}-round{self.round_number}.txt"
+        spy = Path(sys.executable).parent / "py-spy"
+        command = [str(spy), "record", "--pid", str(server.pid), "--format", "raw"]
+        command += ["--output", str(out), "--duration", str(self.seconds + 2), "--nonblocking"]
+        with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as spy_:
+            time.sleep(0.5)
+            self.wrk(server, 32, backend.list_paths, "updated_since")
+            _, errors = spy_.communicate(timeout=self.seconds + 60)
+        log(f"  profile written to {out}" if out.exists() else f"  py-spy: {errors.decode()}")
 
     def time_sql(
         self, backend: Backend, build: Callable[[str, str, int, int, str], str]
@@ -837,6 +901,9 @@ def snapshot(root: Path) -> Workspace:
 def generate(suite: Suite, backends: list[Backend]) -> None:
     """Migrate every database, then write the data, both backends at once (2 processes)."""
     size = suite.size
+    # Without a statistics scenario, a token of observations (one per tenant) is enough.
+    statistics_wanted = bool({"aggregates", "import", "export"} & suite.only)
+    observations = size.observations if statistics_wanted else len(TENANTS)
     for backend in backends:
         for url in (backend.main, backend.template, backend.export):
             migrate(suite.workspace, url)
@@ -845,7 +912,7 @@ def generate(suite: Suite, backends: list[Backend]) -> None:
     for backend in backends:
         command = [sys.executable, str(BENCH / "dataset.py"), backend.main]
         command += f"--practices {size.practices} --programmes {size.programmes}".split()
-        command += f"--updates {size.updates} --observations {size.observations}".split()
+        command += f"--updates {size.updates} --observations {observations}".split()
         running.append(
             (
                 backend,
@@ -866,7 +933,8 @@ def generate(suite: Suite, backends: list[Backend]) -> None:
             cwd=suite.workspace.root,
         )
         backend.agency = json.loads(out.stdout)["clients"]["agency"]
-        stats_bench.seed_export(backend.export, size.exported)
+        if "export" in suite.only:
+            stats_bench.seed_export(backend.export, size.exported)
     for backend, proc in running:
         stdout, _ = proc.communicate()
         if proc.returncode != 0:
@@ -1198,7 +1266,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--no-write", action="store_true", help="print, do not write RESULTS.md")
     parser.add_argument("--pg-url", default=PG_SERVER, help="PostgreSQL server (no database)")
+    parser.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated scenarios to run (default all: {','.join(SCENARIOS)})",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="folder for py-spy profiles of recnet under the list load"
+    )
     args = parser.parse_args(argv)
+    only = [name for name in args.only.split(",") if name]
+    if unknown := set(only) - set(SCENARIOS):
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if shutil.which("wrk") is None or shutil.which("sqlite3") is None:
         parser.error("needs wrk and sqlite3 on PATH")
     rounds = args.rounds or (2 if args.quick else 3)
@@ -1215,7 +1294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         contextlib.ExitStack() as stack,
     ):
         workspace = snapshot(Path(tmp))
-        suite = Suite(workspace, size, seconds, args.pg_url)
+        suite = Suite(workspace, size, seconds, args.pg_url, only, args.profile)
         backends = []
         for name in names:
             if name == "sqlite":
@@ -1245,6 +1324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             suite.prepare(backend)
         for number in range(1, rounds + 1):
             log(f"round {number} of {rounds}")
+            suite.round_number = number
             for backend in backends:
                 suite.round(backend)
         elapsed = time.monotonic() - started
