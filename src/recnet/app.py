@@ -17,6 +17,7 @@ from recnet.api.metrics import install_metrics, process_stopped
 from recnet.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from recnet.api.openapi_security import describe_security
 from recnet.api.readcache import ReadCache
+from recnet.api.shared_answers import shared_answers
 from recnet.api.v1.router import router as v1_router
 from recnet.api.v1.statistics_imports import IMPORT_PATH
 from recnet.api.v1.well_known import install_well_known
@@ -103,7 +104,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or Database.from_settings(settings)
     app.state.keyring = KeyRing(settings)
     app.state.limiter = RateLimiter.from_url(settings.redis_url)
-    app.state.read_cache = ReadCache(app.state.database, settings.read_cache_mb * 1024 * 1024)
+    app.state.read_cache = ReadCache(
+        app.state.database, settings.read_cache_mb * 1024 * 1024, shared_answers(app.state.database)
+    )
 
     app.include_router(v1_router)
     install_well_known(app)

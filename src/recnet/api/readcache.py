@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from recnet.api.deps import count_request
 from recnet.api.http import conditional, preferred_languages
+from recnet.api.shared_answers import SharedAnswers
 from recnet.auth.principal import ANONYMOUS, Principal
 from recnet.db import Database, set_tenant
 
@@ -104,6 +105,7 @@ class ReadCache:
 
     database: Database
     max_bytes: int
+    shared: SharedAnswers | None = None
     watch: HeadWatch = field(init=False)
     _head: int = -1
     _kept: OrderedDict[Hashable, _Kept] = field(default_factory=OrderedDict)
@@ -163,8 +165,9 @@ def visibility_class(principal: Principal) -> tuple[str, str | None]:
 
 def request_key(request: Request, preferred: list[str]) -> Hashable:
     """What an answer depends on besides the caller's visibility class and the data: the path,
-    the query string as sent, and the languages the caller prefers."""
-    return (request.url.path, request.url.query, tuple(preferred))
+    the query string as sent, the languages the caller prefers and the media types it accepts
+    (as sent: a route may choose its format by them)."""
+    return (request.url.path, request.url.query, tuple(preferred), request.headers.get("accept"))
 
 
 def _answer(request: Request, response: Response, kept: _Kept) -> Response:
@@ -237,6 +240,12 @@ async def cached_read(
     kept = None
     if cache.enabled and cache.holds(full_key):
         kept = cache.get(full_key, await cache.watch.head())
+    elif cache.enabled and cache.shared is not None:
+        # Another process may have computed it under the head this request now sees.
+        head = await cache.watch.head()
+        shared = await cache.shared.get(full_key, head)
+        if shared is not None:
+            kept = cache.put(full_key, head, shared)
     if kept is None:
 
         def work(session: Session) -> tuple[int, Answer]:
@@ -247,6 +256,8 @@ async def cached_read(
 
         head, answer = await database.run(work, write=False)
         kept = cache.put(full_key, head, answer) if cache.enabled else _Kept(answer, answer.etag, 0)
+        if cache.enabled and cache.shared is not None:
+            await cache.shared.put(full_key, head, answer)
     return _answer(request, response, kept)
 
 

@@ -13,7 +13,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from recnet.api.deps import DatabaseDep, PrincipalDep, SessionDep
+from recnet.api.deps import (
+    count_request,
+    principal_of,
+)
 from recnet.api.http import (
     conditional,
     download_headers,
@@ -22,20 +25,18 @@ from recnet.api.http import (
     not_modified,
     preferred_languages,
 )
+from recnet.api.readcache import Answer, CachedReadRoute, cached_read, request_key
 from recnet.api.v1 import statistics_imports
 from recnet.api.v1.sdmx_negotiation import NotAcceptable
 from recnet.auth.principal import Principal
 from recnet.clock import utcnow
-from recnet.db import Database
+from recnet.db import Database, set_tenant
 from recnet.errors import ValidationProblem
 from recnet.formats import sdmx
 from recnet.schemas.common import Page
 from recnet.schemas.paging import cursor_refused, decode_cursor, encode_cursor
 from recnet.schemas.statistics import (
     DIMENSIONS,
-    MEMBER_STATES,
-    REGION,
-    TOTAL,
     normalise_period,
 )
 from recnet.schemas.statistics_io import StatisticsObservation
@@ -206,25 +207,9 @@ def _filters(
 FiltersDep = Annotated[CubeFilters, Depends(_filters)]
 
 
-@router.get(
-    "/observations",
-    response_model=Page[StatisticsObservation],
-    responses={
-        200: {
-            "content": {
-                "text/csv": {},
-                sdmx.SDMX_JSON: {},
-                sdmx.SDMX_CSV: {},
-            }
-        }
-    },
-)
-def list_observations(
+async def list_observations(
     request: Request,
     response: Response,
-    principal: PrincipalDep,
-    session: SessionDep,
-    database: DatabaseDep,
     filters: FiltersDep,
     format: Format | None = None,
     limit: Annotated[
@@ -236,12 +221,23 @@ def list_observations(
 
     JSON pages with a cursor; CSV and SDMX stream the whole selection.
     """
+    # Async, resolving the caller itself, as the record lists do: a JSON page computed before
+    # for the same query and visibility class, with nothing changed since, comes from the read
+    # cache (api/readcache.py) without a thread or a connection.
+    principal = await principal_of(request)
+    count_request(request, response, principal)
+    database: Database = request.app.state.database
     chosen = _format(request, format)
     if chosen != "json":
         lang = (preferred_languages(request) or ["en"])[0]
+
+        def version(session: Session) -> tuple[int, datetime]:
+            set_tenant(session, principal.tenant)
+            return sdmx_data.data_version(session)
+
         # The export is fixed by the log's head, the query, the format and the reader's view:
         # a client that has it already is told so before anything is read.
-        head, changed = sdmx_data.data_version(session)
+        head, changed = await database.run(version, write=False)
         etag = _export_etag(request, principal, head, chosen, lang)
         last_modified = http_date(changed)
         headers = {
@@ -258,12 +254,39 @@ def list_observations(
             headers=headers,
         )
     limit = min(limit, MAX_PAGE)
-    rows = session.execute(statistics.cube_query(filters, _cursor(cursor)).limit(limit + 1)).all()
-    cells = list(statistics.published(principal, rows[:limit], filters))
-    next_cursor = encode_cursor(list(rows[limit - 1][:6])) if len(rows) > limit else None
-    page = Page[StatisticsObservation](items=[_json(c) for c in cells], next_cursor=next_cursor)
-    links = {"Link": next_link(request, next_cursor)} if next_cursor else {}
-    return conditional(request, response, page, headers=links)
+    after = _cursor(cursor)
+
+    def compute(session: Session) -> Answer:
+        query = statistics.cube_query(filters, after).limit(limit + 1)
+        rows = session.execute(query).all()
+        cells = statistics.published(principal, rows[:limit], filters)
+        next_cursor = encode_cursor(list(rows[limit - 1][:6])) if len(rows) > limit else None
+        page = Page[StatisticsObservation](items=[_json(c) for c in cells], next_cursor=next_cursor)
+        headers = [("Vary", "Accept")]
+        if next_cursor:
+            headers.append(("Link", next_link(request, next_cursor)))
+        return Answer(page.model_dump_json().encode(), headers=tuple(headers))
+
+    preferred = preferred_languages(request, request.query_params.get("lang"))
+    return await cached_read(request, response, principal, request_key(request, preferred), compute)
+
+
+router.add_api_route(
+    "/observations",
+    list_observations,
+    methods=["GET"],
+    response_model=Page[StatisticsObservation],
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                sdmx.SDMX_JSON: {},
+                sdmx.SDMX_CSV: {},
+            }
+        }
+    },
+    route_class_override=CachedReadRoute,
+)
 
 
 def _export_etag(request: Request, principal: Principal, head: int, fmt: str, lang: str) -> str:
@@ -291,16 +314,9 @@ def _json(cell: PublishedCell) -> StatisticsObservation:
     )
 
 
-@router.get(
-    "/aggregates",
-    response_model=Page[StatisticsObservation],
-    responses={200: {"content": {"text/csv": {}}}},
-)
-def get_aggregates(
+async def get_aggregates(
     request: Request,
     response: Response,
-    principal: PrincipalDep,
-    session: SessionDep,
     by: Annotated[
         str, Query(max_length=200, description="Dimensions to keep, e.g. REF_AREA,TIME_PERIOD.")
     ] = "REF_AREA,TIME_PERIOD",
@@ -326,42 +342,45 @@ def get_aggregates(
     With REF_AREA kept, the member states are given, and the regional total CAS only when
     asked for (ref_area=CAS): a sum down the column is then the region's total.
     """
+    # Async, resolving the caller itself, as the record lists do: an answer computed before for
+    # the same query and visibility class, with nothing changed since, comes from the read cache
+    # (api/readcache.py) without a thread or a connection.
+    principal = await principal_of(request)
+    count_request(request, response, principal)
     chosen = _aggregate_format(request, format)
-    kept = {d.strip().upper() for d in by.split(",") if d.strip()}
-    unknown = kept - set(DIMENSIONS)
-    if unknown:
-        raise ValidationProblem(
-            f"by may name only {', '.join(DIMENSIONS)}; not {', '.join(sorted(unknown))}."
-        )
-    areas = _codes(ref_area)
-    dimensions: dict[str, list[str]] = {"INDICATOR": _codes(indicator)}
-    if areas:
-        dimensions["REF_AREA"] = areas
-    elif "REF_AREA" in kept:
-        dimensions["REF_AREA"] = [c.id for c in MEMBER_STATES]
-    for dimension in ("REF_AREA", "SEX", "AGE", "COUNTERPART_AREA"):
-        if dimension not in kept and dimension not in dimensions:
-            # The reported (or regional) total, never the sum of a total with its parts.
-            dimensions[dimension] = [REGION if dimension == "REF_AREA" else TOTAL]
-    filters = CubeFilters(
-        dimensions=dimensions,
-        start_period=_period(start_period, "start_period"),
-        end_period=_period(end_period, "end_period"),
-        reported_only=False,
+    filters = statistics.aggregate_filters(
+        by,
+        _codes(indicator),
+        _codes(ref_area),
+        _period(start_period, "start_period"),
+        _period(end_period, "end_period"),
     )
-    query = statistics.cube_query(filters).where(statistics.cube_frequency(frequency))
-    cells = statistics.published(principal, session.execute(query.limit(MAX_PAGE)), filters)
-    if chosen == "csv":
-        body = b"".join(sdmx.plain_csv(_as_sdmx(cells)))
-        return conditional(
-            request,
-            response,
-            body,
-            media_type=MEDIA["csv"],
-            headers={"Content-Disposition": 'attachment; filename="rr_stats_aggregates.csv"'},
-        )
-    page = Page[StatisticsObservation](items=[_json(c) for c in cells])
-    return conditional(request, response, page)
+
+    def compute(session: Session) -> Answer:
+        query = statistics.cube_query(filters).where(statistics.cube_frequency(frequency))
+        cells = statistics.published(principal, session.execute(query.limit(MAX_PAGE)), filters)
+        if chosen == "csv":
+            disposition = 'attachment; filename="rr_stats_aggregates.csv"'
+            return Answer(
+                b"".join(sdmx.plain_csv(_as_sdmx(cells))),
+                MEDIA["csv"],
+                (("Content-Disposition", disposition), ("Vary", "Accept")),
+            )
+        page = Page[StatisticsObservation](items=[_json(c) for c in cells])
+        return Answer(page.model_dump_json().encode(), headers=(("Vary", "Accept"),))
+
+    preferred = preferred_languages(request, request.query_params.get("lang"))
+    return await cached_read(request, response, principal, request_key(request, preferred), compute)
+
+
+router.add_api_route(
+    "/aggregates",
+    get_aggregates,
+    methods=["GET"],
+    response_model=Page[StatisticsObservation],
+    responses={200: {"content": {"text/csv": {}}}},
+    route_class_override=CachedReadRoute,
+)
 
 
 def _aggregate_format(request: Request, given: AggregateFormat | None) -> AggregateFormat:

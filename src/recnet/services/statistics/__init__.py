@@ -28,6 +28,7 @@ from recnet.services.statistics.imports import ImportRequest, run_import
 from recnet.services.statistics.queries import (
     CubeFilters,
     PublishedCell,
+    aggregate_filters,
     cube_frequency,
     cube_query,
     published,
@@ -39,6 +40,7 @@ __all__ = [
     "Key",
     "PartitionAudit",
     "PublishedCell",
+    "aggregate_filters",
     "audit_cube",
     "copies_csv",
     "csv_in_database",

@@ -17,7 +17,14 @@ from sqlalchemy import select, tuple_
 
 from recnet.auth.principal import Principal
 from recnet.auth.visibility import sees_exact_statistics
-from recnet.schemas.statistics import period_frequency
+from recnet.errors import ValidationProblem
+from recnet.schemas.statistics import (
+    DIMENSIONS,
+    MEMBER_STATES,
+    REGION,
+    TOTAL,
+    period_frequency,
+)
 from recnet.services.statistics._tables import CUBE, KEY_COLUMNS, Key
 
 
@@ -53,6 +60,31 @@ def _period_bounds(period: str) -> tuple[date, date]:
     last_month = first_month + 2 if frequency == "Q" else first_month
     end = date(year + (last_month == 12), last_month % 12 + 1, 1)
     return date(year, first_month, 1), date.fromordinal(end.toordinal() - 1)
+
+
+def aggregate_filters(
+    by: str, indicators: list[str], areas: list[str], start: str | None, end: str | None
+) -> CubeFilters:
+    """The cube cells an aggregate reads: the codes asked for along the dimensions kept
+    (``by``), the member states when REF_AREA is kept and none are named, and the reported (or
+    regional) total along every other dimension, never the sum of a total with its parts."""
+    kept = {d.strip().upper() for d in by.split(",") if d.strip()}
+    unknown = kept - set(DIMENSIONS)
+    if unknown:
+        raise ValidationProblem(
+            f"by may name only {', '.join(DIMENSIONS)}; not {', '.join(sorted(unknown))}."
+        )
+    dimensions: dict[str, list[str]] = {"INDICATOR": indicators}
+    if areas:
+        dimensions["REF_AREA"] = areas
+    elif "REF_AREA" in kept:
+        dimensions["REF_AREA"] = [c.id for c in MEMBER_STATES]
+    for dimension in ("REF_AREA", "SEX", "AGE", "COUNTERPART_AREA"):
+        if dimension not in kept and dimension not in dimensions:
+            dimensions[dimension] = [REGION if dimension == "REF_AREA" else TOTAL]
+    return CubeFilters(
+        dimensions=dimensions, start_period=start, end_period=end, reported_only=False
+    )
 
 
 def cube_query(filters: CubeFilters, after: Key | None = None) -> Any:

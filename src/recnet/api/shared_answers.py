@@ -1,0 +1,113 @@
+"""The read cache's second tier: answers shared between processes through Redis.
+
+With several workers (or hosts) each process would compute every popular read once for itself.
+When Redis is configured, an answer one process computes is stored there under the same key as
+in its own cache (what was asked, the caller's visibility class) and the event log's head it is
+valid for, and another process that sees the same head takes it instead of computing it again.
+
+The guarantees are the process cache's: a key names the visibility class, so an answer never
+crosses one; an answer is taken only under the head the reader has just seen, so a write (which
+moves the head) makes every stored answer unreachable at once. Names carry the database they were
+computed from (a hash of its URL without the password), so deployments that share a Redis never
+share answers; stored answers expire after ``ttl`` seconds, which also bounds what a database
+restored to an earlier head could meet.
+
+Redis is an accelerator here, never a dependency: when it is down or slow (bounded by short
+socket timeouts) the process computes the answer itself, and says so in the log at most once a
+minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from recnet.api.readcache import Answer
+    from recnet.db import Database
+
+log = logging.getLogger(__name__)
+
+# Answers larger than this are not shared (a round trip would cost more than it saves).
+MAX_SHARED_BYTES = 4 * 1024 * 1024
+_WARN_EVERY = 60.0
+
+
+class SharedAnswers:
+    """Answers in Redis under (database, head, key), read and written without blocking the loop."""
+
+    def __init__(self, url: str, database_url: str, ttl: int) -> None:
+        self.url = url
+        self.ttl = ttl
+        self.prefix = "recnet:answer:" + hashlib.sha256(database_url.encode()).hexdigest()[:16]
+        # One client per event loop: a client's connections belong to the loop that made them.
+        self._clients: dict[int, Any] = {}
+        self._warned = 0.0
+
+    def _client(self) -> Any:
+        loop = id(asyncio.get_running_loop())
+        client = self._clients.get(loop)
+        if client is None:
+            import redis.asyncio
+
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_timeout=0.25, socket_connect_timeout=0.25
+            )
+            self._clients[loop] = client
+        return client
+
+    def name(self, key: Hashable, head: int) -> str:
+        digest = hashlib.sha256(json.dumps(key, separators=(",", ":")).encode()).hexdigest()
+        return f"{self.prefix}:{head}:{digest}"
+
+    async def get(self, key: Hashable, head: int) -> Answer | None:
+        try:
+            stored = await self._client().get(self.name(key, head))
+        except Exception:
+            self._unavailable()
+            return None
+        return None if stored is None else _decode(stored)
+
+    async def put(self, key: Hashable, head: int, answer: Answer) -> None:
+        if len(answer.body) > MAX_SHARED_BYTES:
+            return
+        try:
+            await self._client().set(self.name(key, head), _encode(answer), ex=self.ttl)
+        except Exception:
+            self._unavailable()
+
+    def _unavailable(self) -> None:
+        now = time.monotonic()
+        if now - self._warned >= _WARN_EVERY:
+            self._warned = now
+            log.warning("Redis unavailable for shared answers; computing in process", exc_info=True)
+
+
+def shared_answers(database: Database) -> SharedAnswers | None:
+    """The shared tier for this database, when Redis is configured and sharing is on."""
+    settings = database.settings
+    if not settings.redis_url or not settings.read_cache_shared_seconds:
+        return None
+    url = database.engine.url.render_as_string(hide_password=True)
+    return SharedAnswers(settings.redis_url, url, settings.read_cache_shared_seconds)
+
+
+def _encode(answer: Answer) -> bytes:
+    head = json.dumps([answer.media_type, answer.headers], separators=(",", ":")).encode()
+    return head + b"\n" + answer.body
+
+
+def _decode(stored: bytes) -> Answer | None:
+    from recnet.api.readcache import Answer
+
+    head, _, body = stored.partition(b"\n")
+    try:
+        media_type, headers = json.loads(head)
+        return Answer(body, str(media_type), tuple((str(n), str(v)) for n, v in headers))
+    except (ValueError, TypeError):
+        return None  # not one of ours: compute instead
