@@ -42,7 +42,8 @@ Method
 ``--only`` runs some scenarios (the others are neither prepared nor measured), for measuring
 one change quickly; ``--profile DIR`` adds, after each round's measured recnet list run, one
 more list run of the same length with py-spy attached to the recnet server (``--format raw``,
-one file per backend and round in DIR): it is not measured, so the figures are unaffected.
+only the thread holding the GIL, one file per backend and round in DIR): it is not measured,
+so the figures are unaffected.
 
 Results are printed and written to bench/RESULTS.md, section "## Performance suite (issue 8)"
 (only that section is replaced).
@@ -664,7 +665,10 @@ class Suite:
         self.profile.mkdir(parents=True, exist_ok=True)
         out = self.profile / f"{backend.name}-round{self.round_number}.txt"
         spy = Path(sys.executable).parent / "py-spy"
-        command = [str(spy), "record", "--pid", str(server.pid), "--format", "raw"]
+        # --gil: only the thread holding the GIL is sampled, so the profile is of CPU, not of
+        # threads waiting for the database or the network.
+        command = [str(spy), "record", "--pid", str(server.pid), "--format", "raw", "--gil"]
+        command += ["--rate", "250"]
         command += ["--output", str(out), "--duration", str(self.seconds + 2), "--nonblocking"]
         with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as spy_:
             time.sleep(0.5)
