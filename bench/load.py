@@ -126,7 +126,8 @@ async def generate(config: dict[str, object]) -> dict[str, object]:
     deadline = time.monotonic() + float(config["duration"])  # type: ignore[arg-type]
     max_requests = int(config["max_requests"])  # type: ignore[call-overload]
     users: dict[str, int] = config["users"]  # type: ignore[assignment]
-    samples: list[tuple[str, int, float]] = []  # kind, status (0: transport error), seconds
+    # kind, status (0: transport error), seconds, when it was sent (seconds into the run)
+    samples: list[tuple[str, int, float, float]] = []
     server_errors: list[str] = []
     sent = 0
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -197,7 +198,7 @@ async def generate(config: dict[str, object]) -> dict[str, object]:
                     server_errors.append(f"{kind} {method} {url}: {type(exc).__name__} {exc}")
                     response = None
                 elapsed = time.perf_counter() - started
-                samples.append((kind, status, elapsed))
+                samples.append((kind, status, elapsed, started - began))
                 if response is None:
                     continue
                 if status >= 500 or (status >= 400 and status != 429):
@@ -212,6 +213,7 @@ async def generate(config: dict[str, object]) -> dict[str, object]:
                 if status == 429:
                     await asyncio.sleep(0.05)  # a well-behaved client backs off a little
 
+        began = time.perf_counter()
         started = time.monotonic()
         await asyncio.gather(
             *(user(kind, i) for kind, count in users.items() for i in range(count))
@@ -238,11 +240,15 @@ def snapshot(root: Path) -> Path:
     return code
 
 
-def environment(code: Path, database_url: str, limits_off: bool) -> dict[str, str]:
+def environment(
+    code: Path, database_url: str, limits_off: bool, redis_url: str | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECNET_")}
     env.update(
         PYTHONPATH=str(code / "src"), RECNET_DATABASE_URL=database_url, RECNET_LOG_LEVEL="WARNING"
     )
+    if redis_url:
+        env.update(RECNET_REDIS_URL=redis_url)
     if limits_off:
         env.update(RECNET_RATE_ANONYMOUS=RATE_LIMIT_OFF, RECNET_RATE_CLIENT=RATE_LIMIT_OFF)
     return env
@@ -302,14 +308,16 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(code: Path, root: Path, url: str, workers: int, limits_off: bool) -> Iterator[Server]:
+def serve(
+    code: Path, root: Path, url: str, workers: int, limits_off: bool, redis_url: str | None = None
+) -> Iterator[Server]:
     port = free_port()
     log = root / f"serve-{port}.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "recnet", "serve", "--host", HOST, "--port", str(port),
              "--workers", str(workers), "--no-migrate"],
-            env=environment(code, url, limits_off), cwd=root,
+            env=environment(code, url, limits_off, redis_url), cwd=root,
             stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
         base = f"http://{HOST}:{port}"
@@ -418,6 +426,29 @@ def summarise(result: dict[str, object]) -> list[dict[str, object]]:
     return rows
 
 
+def windows(result: dict[str, object], count: int) -> list[dict[str, float]]:
+    """Latency over the run in ``count`` equal windows (by when each request was sent)."""
+    samples: list[list[object]] = result["samples"]  # type: ignore[assignment]
+    wall = float(result["wall"])  # type: ignore[arg-type]
+    width = wall / count
+    found = []
+    for w in range(count):
+        times = [float(s[2]) for s in samples  # type: ignore[arg-type]
+                 if w * width <= float(s[3]) < (w + 1) * width]  # type: ignore[arg-type]  # fmt: skip
+        found.append({"start": w * width, "end": (w + 1) * width, "requests": len(times),
+                      "p50": percentile(times, 0.50), "p99": percentile(times, 0.99)})  # fmt: skip
+    return found
+
+
+def window_table(found: list[dict[str, float]]) -> list[str]:
+    lines = ["| window (s) | requests | req/s | p50 ms | p99 ms |", "|---|---|---|---|---|"]
+    for w in found:
+        rate = w["requests"] / (w["end"] - w["start"])
+        lines.append(f"| {w['start']:.0f}-{w['end']:.0f} | {w['requests']:.0f} | {rate:.1f} "
+                     f"| {w['p50']:.1f} | {w['p99']:.1f} |")  # fmt: skip
+    return lines
+
+
 def table(rows: list[dict[str, object]]) -> list[str]:
     lines = [
         "| kind | requests | req/s | p50 ms | p99 ms | max ms | 2xx/3xx (of which 304) | 429 "
@@ -478,6 +509,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["postgresql"], default="postgresql")
     parser.add_argument("--max-requests", type=int, default=500_000)
     parser.add_argument("--pg-server", default=PG_SERVER)
+    parser.add_argument(
+        "--redis-url", help="RECNET_REDIS_URL for the servers (shared rate limits and answers)"
+    )
     parser.add_argument("--no-write", action="store_true", help="Do not touch RESULTS.md.")
     parser.add_argument("--generate", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -499,11 +533,11 @@ def main() -> None:
         agency, partner = json.loads(recnet(env, "demo", "--json", cwd=root))
         base_config = {"agency": agency, "partner": partner, "max_requests": args.max_requests}
 
-        with serve(code, root, url, args.workers, limits_off=True) as server:
+        with serve(code, root, url, args.workers, True, args.redis_url) as server:
             # A short warm-up (every kind once or twice), not counted.
             run_generator({**base_config, "base": server.base, "duration": 3, "users": USERS},
                           None, 1.0)  # fmt: skip
-            every = max(2.0, args.duration / 6)
+            every = max(2.0, args.duration / 12)
             main_result, memory = run_generator(
                 {**base_config, "base": server.base, "duration": args.duration, "users": USERS},
                 server.process.pid,
@@ -511,7 +545,7 @@ def main() -> None:
             )
             main_log = server.log.read_text(errors="replace")
         anonymous = {k: USERS[k] for k in ("search", "filter", "observations", "aggregates")}
-        with serve(code, root, url, args.workers, limits_off=False) as server:
+        with serve(code, root, url, args.workers, False, args.redis_url) as server:
             limited_result, _ = run_generator(
                 {**base_config, "base": server.base, "duration": LIMITED_SECONDS,
                  "users": anonymous}, None, 1.0,
@@ -524,6 +558,16 @@ def main() -> None:
     growth = ", ".join(
         f"{n} {first[n] / 1024:.1f} -> {last.get(n, 0) / 1024:.1f} MiB" for n in first
     )
+    # After warm-up: from the first sample taken under load (a sixth of the run in) to the end.
+    warm = next((point for t, point in memory if t >= args.duration / 6), last)
+    warm_growth = ", ".join(
+        f"{n} {warm[n] / 1024:.1f} -> {last.get(n, 0) / 1024:.1f} MiB "
+        f"({(last.get(n, 0) - warm[n]) / 1024:+.1f})"
+        for n in warm
+    )
+    soak = windows(main_result, 10)
+    settled = soak[1:]  # the first window is the warm-up's
+    p99s = [w["p99"] for w in settled]
     lines = [
         SECTION,
         "",
@@ -531,7 +575,8 @@ def main() -> None:
         f"- command: `{command}`",
         f"- backend: PostgreSQL (database `{PG_DATABASE}`, created and dropped by the run), "
         f"`recnet serve --workers {args.workers} --no-migrate` on 127.0.0.1 from a snapshot of "
-        "src/ and migrations/, after `recnet migrate` and `recnet demo`",
+        "src/ and migrations/, after `recnet migrate` and `recnet demo`; Redis: "
+        + (f"`RECNET_REDIS_URL={args.redis_url}`" if args.redis_url else "none"),
         "- load: one separate process (asyncio + httpx, at most 64 connections), closed loop "
         "(each virtual user sends its next request when the previous one is answered), "
         f"{args.duration} s after a 3 s warm-up that is not counted; virtual users per kind: "
@@ -561,6 +606,14 @@ def main() -> None:
         *memory_table(memory),
         "",
         f"- RSS start -> end: {growth}",
+        f"- RSS after warm-up (t >= {args.duration / 6:.0f} s) -> end: {warm_growth}",
+        "",
+        "Latency of all kinds over the main phase, in ten windows (by when a request was sent):",
+        "",
+        *window_table(soak),
+        "",
+        f"- p99 after the first window: {min(p99s):.1f} to {max(p99s):.1f} ms "
+        f"(second window {settled[0]['p99']:.1f}, last {settled[-1]['p99']:.1f})",
         f"- errors in the main phase: {len(errors)}; in the limited phase: {len(limited_errors)}",
     ]
     for error in (errors + limited_errors)[:10]:
