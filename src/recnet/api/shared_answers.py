@@ -13,8 +13,9 @@ share answers; stored answers expire after ``ttl`` seconds, which also bounds wh
 restored to an earlier head could meet.
 
 Redis is an accelerator here, never a dependency: when it is down or slow (bounded by short
-socket timeouts) the process computes the answer itself, and says so in the log at most once a
-minute.
+socket timeouts) the process computes the answer itself, leaves Redis alone for a few seconds
+(so an unreachable host does not add its timeout to every request), and says so in the log at
+most once a minute.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 # Answers larger than this are not shared (a round trip would cost more than it saves).
 MAX_SHARED_BYTES = 4 * 1024 * 1024
 _WARN_EVERY = 60.0
+# After a failure, Redis is not asked again for this long.
+_PAUSE = 5.0
 
 
 class SharedAnswers:
@@ -48,6 +51,7 @@ class SharedAnswers:
         # One client per event loop: a client's connections belong to the loop that made them.
         self._clients: dict[int, Any] = {}
         self._warned = 0.0
+        self._paused_until = 0.0
 
     def _client(self) -> Any:
         loop = id(asyncio.get_running_loop())
@@ -65,7 +69,13 @@ class SharedAnswers:
         digest = hashlib.sha256(json.dumps(key, separators=(",", ":")).encode()).hexdigest()
         return f"{self.prefix}:{head}:{digest}"
 
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._paused_until
+
     async def get(self, key: Hashable, head: int) -> Answer | None:
+        if not self.available:
+            return None
         try:
             stored = await self._client().get(self.name(key, head))
         except Exception:
@@ -74,7 +84,7 @@ class SharedAnswers:
         return None if stored is None else _decode(stored)
 
     async def put(self, key: Hashable, head: int, answer: Answer) -> None:
-        if len(answer.body) > MAX_SHARED_BYTES:
+        if len(answer.body) > MAX_SHARED_BYTES or not self.available:
             return
         try:
             await self._client().set(self.name(key, head), _encode(answer), ex=self.ttl)
@@ -83,6 +93,7 @@ class SharedAnswers:
 
     def _unavailable(self) -> None:
         now = time.monotonic()
+        self._paused_until = now + _PAUSE
         if now - self._warned >= _WARN_EVERY:
             self._warned = now
             log.warning("Redis unavailable for shared answers; computing in process", exc_info=True)
