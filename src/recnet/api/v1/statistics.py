@@ -267,8 +267,7 @@ async def list_observations(
             headers.append(("Link", next_link(request, next_cursor)))
         return Answer(page.model_dump_json().encode(), headers=tuple(headers))
 
-    preferred = preferred_languages(request, request.query_params.get("lang"))
-    return await cached_read(request, response, principal, request_key(request, preferred), compute)
+    return await _cached(request, response, principal, compute)
 
 
 router.add_api_route(
@@ -276,17 +275,17 @@ router.add_api_route(
     list_observations,
     methods=["GET"],
     response_model=Page[StatisticsObservation],
-    responses={
-        200: {
-            "content": {
-                "text/csv": {},
-                sdmx.SDMX_JSON: {},
-                sdmx.SDMX_CSV: {},
-            }
-        }
-    },
+    responses={200: {"content": {"text/csv": {}, sdmx.SDMX_JSON: {}, sdmx.SDMX_CSV: {}}}},
     route_class_override=CachedReadRoute,
 )
+
+
+async def _cached(
+    request: Request, response: Response, principal: Principal, compute: Callable[..., Answer]
+) -> Response:
+    """``compute``'s answer through the read cache, keyed as its anonymous path keys it."""
+    preferred = preferred_languages(request, request.query_params.get("lang"))
+    return await cached_read(request, response, principal, request_key(request, preferred), compute)
 
 
 def _export_etag(request: Request, principal: Principal, head: int, fmt: str, lang: str) -> str:
@@ -369,8 +368,7 @@ async def get_aggregates(
         page = Page[StatisticsObservation](items=[_json(c) for c in cells])
         return Answer(page.model_dump_json().encode(), headers=(("Vary", "Accept"),))
 
-    preferred = preferred_languages(request, request.query_params.get("lang"))
-    return await cached_read(request, response, principal, request_key(request, preferred), compute)
+    return await _cached(request, response, principal, compute)
 
 
 router.add_api_route(
