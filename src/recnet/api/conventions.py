@@ -127,6 +127,20 @@ def route_rules(routes: Sequence[BaseRoute]) -> list[RouteRules]:
     return rules
 
 
+def _static_rules(rules: Sequence[RouteRules]) -> dict[tuple[str, str], RouteRules]:
+    """The rules of the routes without path parameters, by (method, path): a dictionary lookup
+    instead of a pass over every pattern. Only where the pass would give the same rule (no
+    earlier pattern takes that path too)."""
+    static: dict[tuple[str, str], RouteRules] = {}
+    for rule in rules:
+        if "{" in rule.path:
+            continue
+        for method in rule.methods:
+            first = next(r for r in rules if r.answers(method, rule.path))
+            static.setdefault((method, rule.path), first)
+    return static
+
+
 def _accepted_ranges(accept: str) -> list[str]:
     """The media ranges of an Accept header with a quality above zero; malformed ranges are
     skipped (a header with none that parses is ignored, as RFC 9110 allows)."""
@@ -216,6 +230,7 @@ class HttpConventionsMiddleware:
         self.openapi_url = openapi_url
         self.built = http_date(utcnow())
         self._rules: list[RouteRules] | None = None
+        self._static: dict[tuple[str, str], RouteRules] = {}
 
     @property
     def cors(self) -> bool:
@@ -227,7 +242,11 @@ class HttpConventionsMiddleware:
             return None
         if self._rules is None:
             self._rules = route_rules(self.router.routes)
+            self._static = _static_rules(self._rules)
         method, path = scope["method"], scope["path"]
+        static = self._static.get((method, path))
+        if static is not None:
+            return static
         return next((r for r in self._rules if r.answers(method, path)), None)
 
     def _origin_allowed(self, origin: str) -> bool:
