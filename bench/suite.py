@@ -301,10 +301,12 @@ class Suite:
         pg_url: str,
         only: Sequence[str] = SCENARIOS,
         profile: Path | None = None,
+        against: Workspace | None = None,
     ) -> None:
         self.workspace = workspace
         self.only = set(only)
         self.profile = profile
+        self.against = against
         self.round_number = 0
         self.size = size
         self.seconds = seconds
@@ -316,20 +318,21 @@ class Suite:
 
     # ---------------------------------------------------------------- servers
 
-    def recnet_env(self, url: str) -> dict[str, str]:
-        env = self.workspace.env(url)
+    def recnet_env(self, url: str, workspace: Workspace | None = None) -> dict[str, str]:
+        env = (workspace or self.workspace).env(url)
         env["RECNET_RATE_CLIENT"] = RATE_LIMIT_OFF
         return env
 
     @contextlib.contextmanager
-    def recnet(self, url: str) -> Iterator[Server]:
+    def recnet(self, url: str, workspace: Workspace | None = None) -> Iterator[Server]:
+        """A recnet server on the snapshot (or on ``workspace``'s code: ``--against``)."""
         port = free_port()
         command = [sys.executable, *f"-m recnet serve --host {HOST} --port {port}".split()]
         command.append("--no-migrate")
         base = f"http://{HOST}:{port}"
         with process(
             command,
-            self.recnet_env(url),
+            self.recnet_env(url, workspace),
             base + "/v1/health",
             self.workspace.root / "recnet.log",
             self.workspace.root,
@@ -616,6 +619,11 @@ class Suite:
                     token = self.token(http, server.base, backend.partner)
                     rows, seconds = self.feed_pass(http, server.base + "/v1/feeds/changes", token)
                 self.record(name, "recnet feed", {"rows": rows, "rows_per_s": rows / seconds})
+        if "list" in only and self.against is not None:
+            with self.recnet(backend.main, self.against) as server:
+                for connections in (32, 1):
+                    figures = self.wrk(server, connections, backend.list_paths, "updated_since")
+                    self.record(name, f"against list c{connections}", figures)
         ceiling_list = self.workspace.root / name / "ceiling-list.txt"
         with self.references(backend.main, BENCH_CONSTANT=str(backend.constant)) as server:
             if "list" in only:
@@ -902,6 +910,20 @@ def snapshot(root: Path) -> Workspace:
     raise RuntimeError("the code does not import; no snapshot")
 
 
+def revision_workspace(root: Path, rev: str) -> Workspace:
+    """The code (src/, migrations/) of git revision ``rev``, for ``--against``."""
+    workspace = Workspace(root)
+    workspace.code.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "src", "migrations"],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(workspace.code)], input=archive.stdout, check=True)
+    log(f"--against: {rev} in {workspace.code}")
+    return workspace
+
+
 def generate(suite: Suite, backends: list[Backend]) -> None:
     """Migrate every database, then write the data, both backends at once (2 processes)."""
     size = suite.size
@@ -1013,6 +1035,29 @@ def rows_for(backend: str) -> list[Row]:
     export = "copy export" if backend == "postgresql" else "sqlite3 export"
     rows = [
         Row(
+            "anonymous list, 32 connections, req/s, vs recnet at --against",
+            "recnet list c32",
+            "against list c32",
+            "rps",
+            None,
+        ),
+        Row(
+            "anonymous list, 32 connections, server CPU per request, vs recnet at --against",
+            "recnet list c32",
+            "against list c32",
+            "cpu_ms",
+            None,
+            False,
+        ),
+        Row(
+            "anonymous list, 32 connections, server CPU per request, vs ceiling",
+            "recnet list c32",
+            "ceiling list c32",
+            "cpu_ms",
+            1.5,
+            False,
+        ),
+        Row(
             "anonymous list, 32 connections, req/s, vs ceiling",
             "recnet list c32",
             "ceiling list c32",
@@ -1121,7 +1166,7 @@ def result_table(suite: Suite, backend: str) -> list[str]:
             m[row.figure] / r[row.figure] for m, r in zip(mine, ref, strict=False) if r[row.figure]
         ]
         ratio = median(ratios)
-        unit = {"rps": " req/s", "p50": " ms", "rows_per_s": " rows/s"}[row.figure]
+        unit = {"rps": " req/s", "p50": " ms", "cpu_ms": " ms", "rows_per_s": " rows/s"}[row.figure]
         if row.target is None:
             target, met = "(information)", "-"
         elif row.higher_is_better:
@@ -1278,6 +1323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=Path, help="folder for py-spy profiles of recnet under the list load"
     )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also measure the list scenarios on recnet at this git revision, in every round",
+    )
     args = parser.parse_args(argv)
     only = [name for name in args.only.split(",") if name]
     if unknown := set(only) - set(SCENARIOS):
@@ -1298,7 +1348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         contextlib.ExitStack() as stack,
     ):
         workspace = snapshot(Path(tmp))
-        suite = Suite(workspace, size, seconds, args.pg_url, only, args.profile)
+        against = revision_workspace(Path(tmp) / "against", args.against) if args.against else None
+        suite = Suite(workspace, size, seconds, args.pg_url, only, args.profile, against)
         backends = []
         for name in names:
             if name == "sqlite":
