@@ -37,6 +37,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy import text
 from sqlmodel import Session
 
 from recnet.api.deps import count_request
@@ -135,7 +136,7 @@ class ReadCache:
             return kept
 
     def put(self, key: Hashable, head: int, answer: Answer) -> _Kept:
-        kept = _Kept(answer, answer.etag, len(answer.body) + 256)
+        kept = _Kept(answer, answer.etag, len(answer.body) + 256 + _weight(key))
         with self._lock:
             if head > self._head:
                 self._reset(head)  # computed after a change this cache has not seen yet
@@ -156,6 +157,28 @@ class ReadCache:
         self._head = head
         self._kept.clear()
         self._bytes = 0
+
+
+_HEAD_EVENT = text("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+
+
+def head_event(session: Session) -> tuple[int, str]:
+    """The log's head and its event's hash. Between processes the number alone does not name
+    one state of one log: a database made again, restored, or another deployment's under the
+    same URL reaches the same numbers with other figures; the hash chain tells them apart."""
+    row = session.execute(_HEAD_EVENT).first()
+    return (int(row[0]), str(row[1])) if row is not None else (0, "")
+
+
+def _weight(key: object) -> int:
+    """The bytes a key's text holds. A caller chooses its query string and Accept header, each
+    as long as the server lets a request's head be, for an answer of a few bytes: counted with
+    the answer, they are bounded by ``max_bytes`` like it, not only by the number of answers."""
+    if isinstance(key, str):
+        return len(key)
+    if isinstance(key, tuple):
+        return sum(_weight(part) for part in key)
+    return 0
 
 
 def visibility_class(principal: Principal) -> tuple[str, str | None]:
@@ -242,22 +265,26 @@ async def cached_read(
         kept = cache.get(full_key, await cache.watch.head())
     elif cache.enabled and cache.shared is not None:
         # Another process may have computed it under the head this request now sees.
-        head = await cache.watch.head()
-        shared = await cache.shared.get(full_key, head)
+        head, mark = await database.run(head_event, write=False)
+        shared = await cache.shared.get(full_key, head, mark)
         if shared is not None:
             kept = cache.put(full_key, head, shared)
     if kept is None:
+        sharing = cache.shared if cache.enabled else None
 
-        def work(session: Session) -> tuple[int, Answer]:
+        def work(session: Session) -> tuple[int, str, Answer]:
             set_tenant(session, principal.tenant)
             # First: the answer is then at least as new as the head it is kept under.
-            head = database.event_head(session) if cache.enabled else -1
-            return head, compute(session)
+            if sharing is not None:
+                head, mark = head_event(session)
+            else:
+                head, mark = (database.event_head(session) if cache.enabled else -1), ""
+            return head, mark, compute(session)
 
-        head, answer = await database.run(work, write=False)
+        head, mark, answer = await database.run(work, write=False)
         kept = cache.put(full_key, head, answer) if cache.enabled else _Kept(answer, answer.etag, 0)
-        if cache.enabled and cache.shared is not None:
-            await cache.shared.put(full_key, head, answer)
+        if sharing is not None:
+            await sharing.put(full_key, head, answer, mark)
     return _answer(request, response, kept)
 
 

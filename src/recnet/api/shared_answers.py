@@ -7,10 +7,11 @@ valid for, and another process that sees the same head takes it instead of compu
 
 The guarantees are the process cache's: a key names the visibility class, so an answer never
 crosses one; an answer is taken only under the head the reader has just seen, so a write (which
-moves the head) makes every stored answer unreachable at once. Names carry the database they were
-computed from (a hash of its URL without the password), so deployments that share a Redis never
-share answers; stored answers expire after ``ttl`` seconds, which also bounds what a database
-restored to an earlier head could meet.
+moves the head) makes every stored answer unreachable at once. A head is named by its number and
+its event's hash: a database emptied and filled again, restored from a backup, or another
+deployment's with the same URL reaches the same numbers with other figures, never the same hash
+chain. Names also carry a hash of the database's URL (without the password); stored answers
+expire after ``ttl`` seconds.
 
 Redis is an accelerator here, never a dependency: when it is down or slow (bounded by short
 socket timeouts) the process computes the answer itself, leaves Redis alone for a few seconds
@@ -39,6 +40,8 @@ MAX_SHARED_BYTES = 4 * 1024 * 1024
 _WARN_EVERY = 60.0
 # After a failure, Redis is not asked again for this long.
 _PAUSE = 5.0
+# The headers an answer carries besides its body (api/v1/statistics.py, api/v1/records.py).
+_SHARED_HEADERS = frozenset({"vary", "link", "content-disposition"})
 
 
 class SharedAnswers:
@@ -65,29 +68,31 @@ class SharedAnswers:
             self._clients[loop] = client
         return client
 
-    def name(self, key: Hashable, head: int) -> str:
+    def name(self, key: Hashable, head: int, mark: str = "") -> str:
+        """Where the answer to ``key`` at ``head`` is kept; ``mark`` is the hash of the head's
+        event (see ``readcache.head_event``), which tells apart logs at the same number."""
         digest = hashlib.sha256(json.dumps(key, separators=(",", ":")).encode()).hexdigest()
-        return f"{self.prefix}:{head}:{digest}"
+        return f"{self.prefix}:{head}.{mark[:32]}:{digest}"
 
     @property
     def available(self) -> bool:
         return time.monotonic() >= self._paused_until
 
-    async def get(self, key: Hashable, head: int) -> Answer | None:
+    async def get(self, key: Hashable, head: int, mark: str = "") -> Answer | None:
         if not self.available:
             return None
         try:
-            stored = await self._client().get(self.name(key, head))
+            stored = await self._client().get(self.name(key, head, mark))
         except Exception:
             self._unavailable()
             return None
         return None if stored is None else _decode(stored)
 
-    async def put(self, key: Hashable, head: int, answer: Answer) -> None:
+    async def put(self, key: Hashable, head: int, answer: Answer, mark: str = "") -> None:
         if len(answer.body) > MAX_SHARED_BYTES or not self.available:
             return
         try:
-            await self._client().set(self.name(key, head), _encode(answer), ex=self.ttl)
+            await self._client().set(self.name(key, head, mark), _encode(answer), ex=self.ttl)
         except Exception:
             self._unavailable()
 
@@ -119,6 +124,12 @@ def _decode(stored: bytes) -> Answer | None:
     head, _, body = stored.partition(b"\n")
     try:
         media_type, headers = json.loads(head)
-        return Answer(body, str(media_type), tuple((str(n), str(v)) for n, v in headers))
-    except (ValueError, TypeError):
+        answer = Answer(body, str(media_type), tuple((str(n), str(v)) for n, v in headers))
+    except (ValueError, TypeError, RecursionError):  # JSON nested past the parser's depth
         return None  # not one of ours: compute instead
+    # Only what the routes put there: a stored value never sets another header (a cookie, a
+    # length, a location) nor a header value that would break the response's head.
+    for name, value in answer.headers:
+        if name.lower() not in _SHARED_HEADERS or not value.isprintable():
+            return None
+    return answer if answer.media_type.isprintable() else None

@@ -13,10 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from recnet.api.deps import (
-    count_request,
-    principal_of,
-)
+from recnet.api.deps import count_request, principal_of
 from recnet.api.http import (
     conditional,
     download_headers,
@@ -74,6 +71,20 @@ def get_statistics_structure(request: Request, response: Response) -> Response:
 
 # The template and the import come next in the published document, as they always have.
 router.include_router(statistics_imports.router)
+
+
+# A cached answer depends on the format asked for and on the caller's view of the figures.
+VARY = "Accept, Authorization"
+
+
+async def _counted_caller(request: Request, response: Response) -> Principal:
+    """The caller, counted once: under the router's ``RateLimit`` (api/v1/router.py) it was
+    counted before the route ran, and a second count would halve its limit. Resolved from the
+    header again: ``RateLimit`` takes an empty Authorization header for none."""
+    principal = await principal_of(request)
+    if "ratelimit-limit" not in response.headers:
+        count_request(request, response, principal)
+    return principal
 
 
 def _codes(value: str | None) -> list[str]:
@@ -221,11 +232,9 @@ async def list_observations(
 
     JSON pages with a cursor; CSV and SDMX stream the whole selection.
     """
-    # Async, resolving the caller itself, as the record lists do: a JSON page computed before
-    # for the same query and visibility class, with nothing changed since, comes from the read
-    # cache (api/readcache.py) without a thread or a connection.
-    principal = await principal_of(request)
-    count_request(request, response, principal)
+    # A JSON page computed before for the same query and visibility class, with nothing changed
+    # since, comes from the read cache (api/readcache.py).
+    principal = await _counted_caller(request, response)
     database: Database = request.app.state.database
     chosen = _format(request, format)
     if chosen != "json":
@@ -262,7 +271,7 @@ async def list_observations(
         cells = statistics.published(principal, rows[:limit], filters)
         next_cursor = encode_cursor(list(rows[limit - 1][:6])) if len(rows) > limit else None
         page = Page[StatisticsObservation](items=[_json(c) for c in cells], next_cursor=next_cursor)
-        headers = [("Vary", "Accept")]
+        headers = [("Vary", VARY)]
         if next_cursor:
             headers.append(("Link", next_link(request, next_cursor)))
         return Answer(page.model_dump_json().encode(), headers=tuple(headers))
@@ -341,11 +350,8 @@ async def get_aggregates(
     With REF_AREA kept, the member states are given, and the regional total CAS only when
     asked for (ref_area=CAS): a sum down the column is then the region's total.
     """
-    # Async, resolving the caller itself, as the record lists do: an answer computed before for
-    # the same query and visibility class, with nothing changed since, comes from the read cache
-    # (api/readcache.py) without a thread or a connection.
-    principal = await principal_of(request)
-    count_request(request, response, principal)
+    # As for observations: a repeat comes from the read cache (api/readcache.py).
+    principal = await _counted_caller(request, response)
     chosen = _aggregate_format(request, format)
     filters = statistics.aggregate_filters(
         by,
@@ -363,10 +369,10 @@ async def get_aggregates(
             return Answer(
                 b"".join(sdmx.plain_csv(_as_sdmx(cells))),
                 MEDIA["csv"],
-                (("Content-Disposition", disposition), ("Vary", "Accept")),
+                (("Content-Disposition", disposition), ("Vary", VARY)),
             )
         page = Page[StatisticsObservation](items=[_json(c) for c in cells])
-        return Answer(page.model_dump_json().encode(), headers=(("Vary", "Accept"),))
+        return Answer(page.model_dump_json().encode(), headers=(("Vary", VARY),))
 
     return await _cached(request, response, principal, compute)
 
