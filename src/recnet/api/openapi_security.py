@@ -24,6 +24,8 @@ from recnet.auth.scopes import Scope
 CALLER_IN_ROUTE: dict[tuple[str, str], tuple[Scope, ...]] = {
     ("GET", "/v1/practices"): (),
     ("GET", "/v1/programmes"): (),
+    ("GET", "/v1/statistics/observations"): (),
+    ("GET", "/v1/statistics/aggregates"): (),
     ("GET", "/v1/feeds/changes"): (Scope.feeds_read,),
 }
 

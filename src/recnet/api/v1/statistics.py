@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from recnet.api.deps import count_request, principal_of
+from recnet.api.deps import RateLimit, count_request, principal_of
 from recnet.api.http import (
     conditional,
     download_headers,
@@ -63,14 +63,14 @@ Codes = Annotated[
 Period = Annotated[str | None, Query(max_length=10, description="2024, 2024-Q1 or 2024-03.")]
 
 
-@router.get("/structure", response_model=StatisticsStructure)
+@router.get("/structure", response_model=StatisticsStructure, dependencies=[RateLimit])
 def get_statistics_structure(request: Request, response: Response) -> Response:
     """The RR_STATS data structure: dimensions in order, measure, attributes, every codelist."""
     return conditional(request, response, structure())
 
 
 # The template and the import come next in the published document, as they always have.
-router.include_router(statistics_imports.router)
+router.include_router(statistics_imports.router, dependencies=[RateLimit])
 
 
 # A cached answer depends on the format asked for and on the caller's view of the figures.
@@ -78,12 +78,11 @@ VARY = "Accept, Authorization"
 
 
 async def _counted_caller(request: Request, response: Response) -> Principal:
-    """The caller, counted once: under the router's ``RateLimit`` (api/v1/router.py) it was
-    counted before the route ran, and a second count would halve its limit. Resolved from the
-    header again: ``RateLimit`` takes an empty Authorization header for none."""
+    """The caller, counted against its limit: these routes are not under the router's
+    ``RateLimit`` (api/v1/router.py), so that a kept answer needs no session. An empty
+    Authorization header is refused, never taken for none."""
     principal = await principal_of(request)
-    if "ratelimit-limit" not in response.headers:
-        count_request(request, response, principal)
+    count_request(request, response, principal)
     return principal
 
 
