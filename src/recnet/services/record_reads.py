@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -42,7 +43,11 @@ def choose_language(record: Record, preferred: Sequence[str]) -> str | None:
 
 
 def _language(data: dict[str, Any], preferred: Sequence[str]) -> str | None:
-    available = list(data.get("title", {}))
+    return _title_language(data.get("title", {}), preferred)
+
+
+def _title_language(title: dict[str, str], preferred: Sequence[str]) -> str | None:
+    available = list(title)
     for lang in [*preferred, Language.en_.value, Language.ru_.value]:
         if lang in available:
             return lang
@@ -155,6 +160,16 @@ def list_records(
     return rows[:limit], next_cursor
 
 
+# Documents parsed for their title and summary, by their text: the same records come back page
+# after page, and parsing a whole document was the largest single cost of a page in the profile.
+# Keyed by the exact text, so an answer is never older than the document; at most 512 are held.
+@lru_cache(maxsize=512)
+def _title_and_summary(document: str) -> tuple[dict[str, str], dict[str, str] | None]:
+    """The title and summary of a stored document (shared between callers: read, not changed)."""
+    data = orjson.loads(document)
+    return data.get("title", {}), data.get("summary")
+
+
 def list_page(
     session: Session,
     principal: Principal,
@@ -185,10 +200,8 @@ def list_page(
     )
     items = []
     for row in rows:
-        data = orjson.loads(row.document)
-        title: dict[str, str] = data.get("title", {})
-        summary: dict[str, str] | None = data.get("summary")
-        lang = _language(data, preferred)
+        title, summary = _title_and_summary(row.document)
+        lang = _title_language(title, preferred)
         items.append(
             {
                 "id": row.id,
