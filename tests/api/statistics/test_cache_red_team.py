@@ -26,6 +26,7 @@ from recnet.app import create_app
 from recnet.auth import tokens
 from recnet.auth.principal import ANONYMOUS, Role
 from recnet.db import Database
+from tests.api.statistics.test_aggregates_cache import report
 from tests.conftest import make_settings, reset
 from tests.factories import bearer, client_for_role, get_token
 
@@ -33,23 +34,6 @@ REDIS_URL = os.environ.get("RECNET_TEST_REDIS_URL")
 AGGREGATES = "/v1/statistics/aggregates"
 OBSERVATIONS = "/v1/statistics/observations"
 BY = "REF_AREA,SEX,TIME_PERIOD"
-
-
-def report(client: TestClient, agency: dict[str, str], women: int, men: int = 30) -> None:
-    rows = [
-        {
-            "REF_AREA": "UZB",
-            "INDICATOR": "RETURNED",
-            "SEX": sex,
-            "AGE": "_T",
-            "COUNTERPART_AREA": "_T",
-            "TIME_PERIOD": "2020",
-            "OBS_VALUE": value,
-        }
-        for sex, value in (("F", women), ("M", men), ("_T", women + men))
-    ]
-    answer = client.post(OBSERVATIONS, json={"observations": rows}, headers=agency)
-    assert answer.status_code == 200, answer.text
 
 
 def women(answer: Any) -> str | int | None:
