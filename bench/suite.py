@@ -673,6 +673,8 @@ class Suite:
         self.profile.mkdir(parents=True, exist_ok=True)
         out = self.profile / f"{backend.name}-round{self.round_number}.txt"
         spy = Path(sys.executable).parent / "py-spy"
+        if not spy.exists():
+            raise SystemExit("--profile needs py-spy in the venv: .venv/bin/pip install py-spy")
         # --gil: only the thread holding the GIL is sampled, so the profile is of CPU, not of
         # threads waiting for the database or the network.
         command = [str(spy), "record", "--pid", str(server.pid), "--format", "raw", "--gil"]
