@@ -12,12 +12,14 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from recnet import __version__
 from recnet.api.conventions import HttpConventionsMiddleware
+from recnet.api.direct import DirectReadsMiddleware
 from recnet.api.idempotency import IdempotencyMiddleware
 from recnet.api.metrics import install_metrics, process_stopped
 from recnet.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from recnet.api.openapi_security import describe_security
 from recnet.api.readcache import ReadCache
 from recnet.api.shared_answers import shared_answers
+from recnet.api.v1.router import direct_list_endpoints
 from recnet.api.v1.router import router as v1_router
 from recnet.api.v1.statistics_imports import IMPORT_PATH
 from recnet.api.v1.well_known import install_well_known
@@ -116,7 +118,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_upload_desk(app)
     install_handlers(app, retry_after=settings.retry_after_seconds)
 
-    # Innermost first: idempotency sees bodies the limits have already bounded.
+    # Innermost first: the record lists' direct path, under every other layer (api/direct.py).
+    if settings.direct_reads:
+        app.add_middleware(DirectReadsMiddleware, endpoints=direct_list_endpoints())
+    # Idempotency sees bodies the limits have already bounded.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,

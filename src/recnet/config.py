@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Answers of public reads kept per process until the event log moves (0 turns it off).
     read_cache_mb: int = Field(default=64, ge=0, le=65_536)
+    # The record lists answered on the direct path (api/direct.py); off: through FastAPI's
+    # routing alone (same answers, more CPU).
+    direct_reads: bool = True
     # With Redis configured, answers are shared between processes for this many seconds at most
     # (under the same head of the event log); 0 keeps each process to its own.
     read_cache_shared_seconds: int = Field(default=60, ge=0, le=3600)

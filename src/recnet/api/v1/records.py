@@ -11,24 +11,29 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
-from sqlmodel import Session
 
 from recnet.api.deps import (
     PrincipalDep,
     RateLimit,
     Require,
     SessionDep,
-    count_request,
-    principal_of,
 )
 from recnet.api.http import (
     conditional,
     if_match_versions,
-    next_link,
     preferred_languages,
     version_etag,
 )
-from recnet.api.readcache import Answer, CachedReadRoute, cached_read, request_key
+from recnet.api.readcache import CachedReadRoute
+from recnet.api.v1.record_lists import (
+    MAX_CURSOR,
+    MAX_LIMIT,
+    MAX_Q,
+    TENANT_PATTERN,
+    ListQuery,
+    answer_list,
+    tags_of,
+)
 from recnet.errors import Conflict, ValidationProblem
 from recnet.schemas.common import Page, SourceRef
 from recnet.schemas.records import Versions
@@ -44,7 +49,7 @@ from recnet.schemas.vocabularies import (
 )
 from recnet.services import record_reads, records
 from recnet.services.record_reads import DEFAULT_LIMIT, Sort
-from recnet.services.records import Expected, Filters, Kind
+from recnet.services.records import Expected, Kind
 
 IfMatch = Annotated[
     str | None, Header(max_length=200, description="ETag of the version being changed.")
@@ -224,10 +229,11 @@ def _history_route(kind: Kind) -> Callable[..., Response]:
 
 
 def _list_route(kind: Kind) -> Callable[..., Any]:
+    # The parameters are declared here for FastAPI to validate and document; most requests are
+    # answered on the direct path with the same answer (api/v1/record_lists.py).
     async def listing(
         request: Request,
-        response: Response,
-        tenant: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+        tenant: Annotated[str | None, Query(pattern=TENANT_PATTERN)] = None,
         working_group: WorkingGroup | None = None,
         approach: Annotated[
             Approach | None, Query(description="Approach (practices) or component (programmes).")
@@ -240,58 +246,37 @@ def _list_route(kind: Kind) -> Callable[..., Any]:
         tlp: TlpMarking | None = None,
         lang: Lang = None,
         updated_since: datetime | None = None,
-        q: Annotated[str | None, Query(max_length=200, description="Full-text search.")] = None,
+        q: Annotated[str | None, Query(max_length=MAX_Q, description="Full-text search.")] = None,
         sort: Sort | None = None,
         limit: Annotated[
-            int, Query(ge=1, le=10_000, description="Page size; at most 100 are returned.")
+            int, Query(ge=1, le=MAX_LIMIT, description="Page size; at most 100 are returned.")
         ] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Query(max_length=500)] = None,
+        cursor: Annotated[str | None, Query(max_length=MAX_CURSOR)] = None,
     ) -> Response:
-        # Async, resolving the caller itself: a page read before that nothing has changed since
-        # is answered from the read cache without a thread or a connection (see api/readcache.py).
-        principal = await principal_of(request)
-        count_request(request, response, principal)
-        tags = {
-            tag: str(value)
-            for tag, value in (
-                ("working_group", working_group),
-                ("approach", approach or component),
-                ("target_group", target_group),
-                ("evidence_level", evidence_level),
-                ("activity_status", activity_status),
-                ("lang", lang),
-            )
-            if value is not None
-        }
-        filters = Filters(
+        tags = tags_of(
+            {
+                "working_group": working_group,
+                "approach": approach,
+                "component": component,
+                "target_group": target_group,
+                "evidence_level": evidence_level,
+                "activity_status": activity_status,
+                "lang": lang,
+            }
+        )
+        query = ListQuery(
             tenant=tenant,
+            tags=tags,
             status=status.value if status else None,
             tlp=tlp.value if tlp else None,
+            lang=lang.value if lang else None,
             updated_since=updated_since,
             q=q,
-            tags=tags,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
         )
-        preferred = preferred_languages(request, lang.value if lang else None)
-
-        def compute(session: Session) -> Answer:
-            body, next_cursor = record_reads.list_page(
-                session,
-                principal,
-                kind,
-                filters,
-                sort=sort,
-                limit=limit,
-                cursor=cursor,
-                preferred=preferred,
-            )
-            headers = [("Vary", "Accept-Language")]
-            if next_cursor:
-                headers.append(("Link", next_link(request, next_cursor)))
-            return Answer(body, headers=tuple(headers))
-
-        return await cached_read(
-            request, response, principal, request_key(request, preferred), compute
-        )
+        return await answer_list(kind, request, query)
 
     return listing
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from recnet.api.deps import AddressRateLimit, RateLimit
+from recnet.api.direct import DirectEndpoint
 from recnet.api.v1 import (
     audit,
     auth,
@@ -21,6 +22,7 @@ from recnet.api.v1 import (
     statistics,
     subscriptions,
 )
+from recnet.api.v1.record_lists import direct_list
 from recnet.api.v1.records import record_router
 from recnet.services.practices import PRACTICES
 from recnet.services.programmes import PROGRAMMES
@@ -51,3 +53,8 @@ router.include_router(counted(sdmx.router, audit.router, clients.router, subscri
 # Rate-limited route by route (their lists count requests themselves, see api/v1/records.py).
 router.include_router(record_router(PRACTICES))
 router.include_router(record_router(PROGRAMMES))
+
+
+def direct_list_endpoints() -> dict[str, DirectEndpoint]:
+    """The record lists on the direct path (api/direct.py), by path."""
+    return {f"{router.prefix}/{kind.plural}": direct_list(kind) for kind in (PRACTICES, PROGRAMMES)}
