@@ -7,7 +7,9 @@ file whose bytes the constant endpoint answers):
 - ``GET /ceiling/practices`` — the SQL recnet runs for ``GET /v1/practices?limit=N&<filters>`` as
   an anonymous caller (kind, ``status != 'draft' AND tlp IN ('CLEAR')``, tenant, updated_since,
   each tag filter an EXISTS on ``record_tags``, ``ORDER BY updated_at DESC, id DESC LIMIT N+1``)
-  through the raw driver, the same item fields and ``next_cursor``, serialised by orjson;
+  through the raw driver, the same item fields and ``next_cursor``, serialised by orjson (its
+  SQL and its answer, ``practices_sql`` and ``practices_body``, are those of ``bench/floor.py``
+  too);
 - ``GET /constant`` — a constant body (the size of recnet's answer to the repeated request);
 - ``GET /ceiling/feed`` — the change-feed rows a partner sees after a cursor (``seq > after``,
   the kinds asked for, ``status != 'draft' AND tlp IN ('CLEAR', 'GREEN')``), the same item
@@ -34,7 +36,7 @@ import io
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +57,7 @@ INGEST_COLUMNS = (
     "ref_area", "indicator", "sex", "age", "counterpart_area", "time_period", "obs_value",
 )  # fmt: skip
 JSON = "application/json"
+MAX_LIMIT = 100  # recnet's most items per page
 
 _local = threading.local()
 
@@ -117,31 +120,43 @@ def _cursor(updated_at: Any, record_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def list_practices(request: Request) -> Response:
-    params = request.query_params
-    limit = max(1, min(int(params.get("limit", "20")), 100))
-    mark = "%s" if POSTGRESQL else "?"
-    where = [f"kind = {mark}", f"status != {mark}", f"tlp IN ({mark})"]
-    args: list[Any] = ["practice", "draft", "CLEAR"]
-    if "tenant" in params:
-        where.append(f"tenant = {mark}")
-        args.append(params["tenant"])
-    if "updated_since" in params:
-        since = datetime.fromisoformat(params["updated_since"])
-        where.append(f"updated_at >= {mark}")
-        args.append(since if POSTGRESQL else since.strftime("%Y-%m-%d %H:%M:%S.%f"))
+def practices_sql(
+    filters: Mapping[str, str], since: datetime | None, limit: int, named: bool = False
+) -> tuple[str, Any]:
+    """The list's SQL and its parameters: ``filters`` holds ``tenant`` and the tag filters (any
+    other key is ignored), ``limit`` is the page size (the query asks for one more). Positional
+    marks for the raw driver; ``named``: ``:p0, :p1, ...`` and a dict, for SQLAlchemy's text()."""
+    args: list[Any] = []
+
+    def mark(value: Any) -> str:
+        args.append(value)
+        if named:
+            return f":p{len(args) - 1}"
+        return "%s" if POSTGRESQL else "?"
+
+    where = [f"kind = {mark('practice')}", f"status != {mark('draft')}"]
+    where.append(f"tlp IN ({mark('CLEAR')})")
+    if "tenant" in filters:
+        where.append(f"tenant = {mark(filters['tenant'])}")
+    if since is not None:
+        stamp = since if POSTGRESQL else since.strftime("%Y-%m-%d %H:%M:%S.%f")
+        where.append(f"updated_at >= {mark(stamp)}")
     for name in TAGS:
-        if name in params:
+        if name in filters:
+            tag = f"record_tags.name = {mark(name)} AND record_tags.value = {mark(filters[name])}"
             where.append(
                 "EXISTS (SELECT 1 FROM record_tags WHERE record_tags.record_id = records.id "
-                f"AND record_tags.name = {mark} AND record_tags.value = {mark})"
+                f"AND {tag})"
             )
-            args += [name, params[name]]
     query = (
         f"SELECT {RECORD_COLUMNS} FROM records WHERE {' AND '.join(where)} "
         f"ORDER BY updated_at DESC, id DESC LIMIT {limit + 1}"
     )
-    rows = read_connection().execute(query, args).fetchall()
+    return query, ({f"p{i}": v for i, v in enumerate(args)} if named else args)
+
+
+def practices_body(rows: Sequence[Sequence[Any]], limit: int) -> bytes:
+    """The answer to the list (at most ``limit`` items of ``rows``, and the next cursor)."""
     items = []
     for rid, tenant, ref, version, status, tlp, created, updated, data in rows[:limit]:
         document = data if POSTGRESQL else orjson.loads(data)
@@ -169,7 +184,24 @@ def list_practices(request: Request) -> Response:
     if len(rows) > limit:
         last = items[-1]
         next_cursor = _cursor(rows[limit - 1][7], str(last["id"]))
-    body = orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
+    return orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
+
+
+def practices(filters: Mapping[str, str], since: datetime | None, limit: int) -> bytes:
+    """The list through the raw driver (this thread's connection)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    query, args = practices_sql(filters, since, limit)
+    return practices_body(read_connection().execute(query, args).fetchall(), limit)
+
+
+def list_practices(request: Request) -> Response:
+    params = request.query_params
+    since = params.get("updated_since")
+    body = practices(
+        params,
+        datetime.fromisoformat(since) if since is not None else None,
+        int(params.get("limit", "20")),
+    )
     return Response(body, media_type=JSON)
 
 
@@ -241,6 +273,11 @@ def _ingest(body: bytes) -> int:
     return int(cursor.rowcount)
 
 
+def threads() -> int:
+    """The route threads: ``BENCH_THREADS``, default twice the cores (recnet's default)."""
+    return int(os.environ.get("BENCH_THREADS", str(2 * (os.cpu_count() or 1))))
+
+
 def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -248,8 +285,7 @@ def health(request: Request) -> Response:
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     global _CONSTANT
-    threads = int(os.environ.get("BENCH_THREADS", str(2 * (os.cpu_count() or 1))))
-    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads()
     if os.environ.get("BENCH_CONSTANT"):
         with open(os.environ["BENCH_CONSTANT"], "rb") as constant_file:
             _CONSTANT = constant_file.read()

@@ -25,15 +25,21 @@ Method
   server's own CPU is not included).
 - References (``bench/references.py``, bare Starlette + raw driver + orjson, one uvicorn
   worker): the list ceiling, a constant body of the size of recnet's repeated answer, the feed
-  ceiling, the COPY ingest limit. Datasette (its own venv under ``bench/out/``) serves a copy
-  of the same SQLite file, ``-i``, facets off. The export limit is ``COPY ... TO STDOUT`` timed
-  through psycopg and the ``sqlite3 -csv`` command line. The aggregate references are the SQL
-  alone, timed in this process through the raw driver.
+  ceiling, the COPY ingest limit. The floor of recnet's fixed stack (``bench/floor.py``, run
+  as the references are, with the snapshot's enums): the list ceiling's SQL and answer bytes
+  behind a FastAPI sync route declaring recnet's list parameters, the SQL through the raw driver
+  ("floor-fastapi") or through a SQLAlchemy Session per request on an engine pooled as
+  recnet's ("floor-sqlalchemy"); no recnet logic, so recnet / floor-sqlalchemy is what recnet
+  adds to its stack, floor / ceiling what the stack costs. Datasette (its own venv under
+  ``bench/out/``) serves a copy of the same SQLite file, ``-i``, facets off. The export limit
+  is ``COPY ... TO STDOUT`` timed through psycopg and the ``sqlite3 -csv`` command line. The
+  aggregate references are the SQL alone, timed in this process through the raw driver.
 - Checks, before any measurement: every list path is answered by recnet with 200 and the
-  same item ids as the ceiling (filters giving fewer than 5 items are left out); every search,
-  aggregate and Datasette path and the repeated URL answer 200 with items; a full pass of the
-  change feed gives items; imports and exports are checked for their row counts. wrk's
-  non-2xx answers and socket errors are counted and reported.
+  same item ids as the ceiling (filters giving fewer than 5 items are left out), and by both
+  floor routes with the ceiling's bytes; every search, aggregate and Datasette path and the
+  repeated URL answer 200 with items; a full pass of the change feed gives items; imports and
+  exports are checked for their row counts. wrk's non-2xx answers and socket errors are
+  counted and reported.
 
     .venv/bin/python bench/suite.py [--quick] [--rounds N] [--duration S]
                                     [--backend sqlite|postgresql|both] [--no-write]
@@ -215,6 +221,7 @@ AGGREGATE_YEARS = ((2015, 2024), (2016, 2020), (2018, 2023), (2020, 2024))
 REPEATED = "/v1/practices?limit=50"
 SCENARIOS = ("list", "repeated", "search", "aggregates", "feed", "import", "export")
 MIN_LIST_ITEMS = 5
+FLOORS = ("fastapi", "sqlalchemy")  # the floor's routes: /floor/<name>/practices
 FEED_KINDS = "practice,programme"
 
 
@@ -340,11 +347,14 @@ class Suite:
             yield Server(base, proc.pid)
 
     @contextlib.contextmanager
-    def references(self, database: str, **extra: str) -> Iterator[Server]:
+    def references(self, database: str, app: str = "references", **extra: str) -> Iterator[Server]:
+        """A reference server: ``bench/<app>.py``'s ``app`` (``floor``: the fixed stack's floor,
+        which imports recnet's enums, from the snapshot as recnet's processes do)."""
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RECNET_", "BENCH_"))}
         env.update(BENCH_DATABASE=database.removeprefix("sqlite:///"), **extra)
-        command = [sys.executable, "-m", "uvicorn", "references:app", "--app-dir", str(BENCH)]
+        env["PYTHONPATH"] = str(self.workspace.code / "src")
+        command = [sys.executable, "-m", "uvicorn", f"{app}:app", "--app-dir", str(BENCH)]
         command += f"--host {HOST} --port {port} --workers 1 --no-access-log".split()
         command += ["--log-level", "warning"]
         base = f"http://{HOST}:{port}"
@@ -352,7 +362,7 @@ class Suite:
             command,
             env,
             base + "/v1/health",
-            self.workspace.root / "references.log",
+            self.workspace.root / f"{app}.log",
             self.workspace.root,
         ) as proc:
             yield Server(base, proc.pid)
@@ -451,12 +461,14 @@ class Suite:
             candidates.add(urllib.parse.urlencode(params))
         # The ceiling's answer to every candidate: the filters kept are those with items.
         expected: dict[str, Any] = {}
+        ceiling_bytes: dict[str, bytes] = {}
         with self.references(backend.main) as ceiling, httpx.Client(timeout=30) as http:
             for query in sorted(candidates):
                 answer = http.get(f"{ceiling.base}/ceiling/practices?{query}")
                 answer.raise_for_status()
                 if len(answer.json()["items"]) >= MIN_LIST_ITEMS:
                     expected[query] = answer.json()
+                    ceiling_bytes[query] = answer.content
         kept = list(expected)
         log(
             f"{backend.name}: {len(kept)} of {len(candidates)} list filters give "
@@ -466,6 +478,20 @@ class Suite:
         backend.list_paths.write_text("".join(f"/v1/practices?{q}\n" for q in kept))
         ceiling_list = folder / "ceiling-list.txt"
         ceiling_list.write_text("".join(f"/ceiling/practices?{q}\n" for q in kept))
+        if "list" in self.only:
+            with self.references(backend.main, "floor") as floor, httpx.Client(timeout=30) as http:
+                for name in FLOORS:
+                    (folder / f"floor-{name}-list.txt").write_text(
+                        "".join(f"/floor/{name}/practices?{q}\n" for q in kept)
+                    )
+                    for query, want in ceiling_bytes.items():
+                        answer = http.get(f"{floor.base}/floor/{name}/practices?{query}")
+                        if answer.status_code != 200 or answer.content != want:
+                            raise RuntimeError(
+                                f"floor-{name} and the ceiling disagree on ?{query}: "
+                                f"{answer.status_code} {answer.text[:300]}"
+                            )
+            log(f"{backend.name}: the floor gives the ceiling's bytes on {len(kept)} filters")
         aggregates = [
             f"/v1/statistics/aggregates?by={by}&indicator={ind}&start_period={a}&end_period={b}"
             for by in AGGREGATE_BY
@@ -643,6 +669,13 @@ class Suite:
                     self.notes.append(
                         f"{name}: the feed ceiling gave {rows} items, recnet {backend.feed_rows}"
                     )
+        if "list" in only:
+            with self.references(backend.main, "floor") as server:
+                for floor in FLOORS:
+                    paths = self.workspace.root / name / f"floor-{floor}-list.txt"
+                    for connections in (32, 1):
+                        figures = self.wrk(server, connections, paths, "updated_since")
+                        self.record(name, f"floor-{floor} list c{connections}", figures)
         if (
             "list" in only
             and backend.datasette_file is not None
@@ -1082,6 +1115,30 @@ def rows_for(backend: str) -> list[Row]:
             False,
         ),
     ]
+    # The floor of the fixed stack (bench/floor.py): what FastAPI, then SQLAlchemy, cost on the
+    # ceiling's work, and what recnet adds to both.
+    for mine, reference in (
+        ("floor-fastapi", "ceiling"),
+        ("floor-sqlalchemy", "ceiling"),
+        ("recnet", "floor-sqlalchemy"),
+    ):
+        rows += [
+            Row(
+                f"anonymous list, 32 connections, server CPU per request, {mine} vs {reference}",
+                f"{mine} list c32",
+                f"{reference} list c32",
+                "cpu_ms",
+                None,
+                False,
+            ),
+            Row(
+                f"anonymous list, 32 connections, req/s, {mine} vs {reference}",
+                f"{mine} list c32",
+                f"{reference} list c32",
+                "rps",
+                None,
+            ),
+        ]
     if backend == "sqlite":
         rows += [
             Row(
@@ -1175,8 +1232,9 @@ def result_table(suite: Suite, backend: str) -> list[str]:
             target, met = f"≥ {row.target}×", "yes" if ratio >= row.target else "no"
         else:
             target, met = f"≤ {row.target}×", "yes" if ratio <= row.target else "no"
+        measured = "" if row.mine.startswith("recnet") else f"{row.mine}: "
         lines.append(
-            f"| {row.scenario} | {fmt(median([m[row.figure] for m in mine]))}{unit} "
+            f"| {row.scenario} | {measured}{fmt(median([m[row.figure] for m in mine]))}{unit} "
             f"| {row.reference}: {fmt(median([r[row.figure] for r in ref]))}{unit} "
             f"| {ratio:.2f}× ({' / '.join(f'{x:.2f}' for x in ratios)}) | {target} | {met} |"
         )
@@ -1256,6 +1314,12 @@ def section(
         "- The ceiling reads as recnet's application role on PostgreSQL (row-level security "
         "applies to both alike); it answers only the anonymous case (no ETag, no rate limit, no "
         "Vary/Accept-Language handling).",
+        "- The floor (`bench/floor.py`) answers the ceiling's bytes (checked on every kept "
+        "filter) from a FastAPI sync route declaring recnet's list parameters and types; "
+        "floor-fastapi reads through the ceiling's raw-driver code, floor-sqlalchemy through a "
+        "SQLAlchemy `Session` per request (`execute(text(sql))`, rows as tuples) on an engine "
+        "pooled as recnet's (as `recnet_app`, UTC, on PostgreSQL). No middleware, caller, rate "
+        "limit, read cache or response model.",
         "- Datasette cannot filter on tags (EXISTS on `record_tags`): its paths vary tenant and "
         "sort, with `kind=practice&status__not=draft&tlp=CLEAR`, `_size=50`, `_nocount=1` and "
         "`updated_at__gte` unique per request; it serves a byte copy of the SQLite file "
