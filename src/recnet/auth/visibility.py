@@ -61,9 +61,16 @@ def readable(
     status: Any,
 ) -> ColumnElement[bool]:
     """The SQL condition equal to ``may_read`` for rows with these columns."""
-    markings = sorted(m.value for m in SHARED_MARKINGS[principal.role])
+    return readable_by(principal.role, principal.tenant, tenant, tlp, status)
+
+
+def readable_by(
+    role: Role, reader_tenant: str | None, tenant: Any, tlp: Any, status: Any
+) -> ColumnElement[bool]:
+    """``readable`` for any principal of this role and tenant (all it depends on)."""
+    markings = sorted(m.value for m in SHARED_MARKINGS[role])
     shared = and_(status != DRAFT, tlp.in_(markings))
-    own = tenant == principal.tenant if principal.tenant is not None else false()
+    own = tenant == reader_tenant if reader_tenant is not None else false()
     return or_(own, shared)
 
 
@@ -97,6 +104,7 @@ def exact_statistics(principal: Principal, ref_area: Any) -> ColumnElement[bool]
 
 
 __all__ = [
+    "readable_by",
     "SHARED_MARKINGS",
     "exact_statistics",
     "may_change",

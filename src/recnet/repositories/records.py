@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -39,8 +40,8 @@ from sqlmodel import Session, col, delete
 from sqlmodel import select as select_model
 from sqlmodel.sql.expression import SelectOfScalar
 
-from recnet.auth.principal import Principal
-from recnet.auth.visibility import readable
+from recnet.auth.principal import Principal, Role
+from recnet.auth.visibility import readable_by
 from recnet.models import Record, RecordTag
 
 # ---------------------------------------------------------------- lookups
@@ -224,56 +225,123 @@ PAGE_COLUMNS = (
 )
 
 
-def visible(principal: Principal, kind: str, filters: Filters, columns: Sequence[Any] = ()) -> Any:
+# The plain filters a list may be given (the tags and the search aside), each bound by name.
+_PLAIN_FILTERS: dict[str, Callable[[Any], ColumnElement[bool]]] = {
+    "tenant": lambda value: col(Record.tenant) == value,
+    "status": lambda value: col(Record.status) == value,
+    "tlp": lambda value: col(Record.tlp) == value,
+    "updated_since": lambda value: col(Record.updated_at) >= value,
+}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What decides a list's SQL: the kind, who reads (``readable`` depends on the role and the
+    tenant alone), whether it returns ``PAGE_COLUMNS`` or ``Record`` objects, and which filters
+    are given. Their values are bound when the statement runs (``Listing.values``), so one
+    statement serves every request of a shape: building a statement and computing its cache
+    key cost SQLAlchemy more than running it."""
+
+    kind: str
+    role: Role
+    tenant: str | None
+    page: bool
+    filters: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list query: its shape and the values to bind; ``narrowed`` when it is not the shape's
+    own statement but one built on it for this request (a search's matches)."""
+
+    shape: Shape
+    values: dict[str, Any]
+    narrowed: Any = None
+
+    @property
+    def statement(self) -> Any:
+        """The records its reader may read and its filters keep."""
+        return _visible(self.shape) if self.narrowed is None else self.narrowed
+
+
+def visible(principal: Principal, kind: str, filters: Filters, *, page: bool) -> Listing:
     """The query of the records of ``kind`` that ``principal`` may read and ``filters`` (all but
-    the search ``q``) keep: ``Record`` objects, or tuples of ``columns`` when given."""
-    query: Any = select_model(*columns) if columns else select_model(Record)
+    the search ``q``) keep: tuples of ``PAGE_COLUMNS`` when ``page``, else ``Record`` objects."""
+    given = {name: getattr(filters, name) for name in _PLAIN_FILTERS if getattr(filters, name)}
+    shape = Shape(kind, principal.role, principal.tenant, page, tuple(given), tuple(filters.tags))
+    values = {f"filter_{name}": value for name, value in given.items()}
+    values.update({f"tag_{i}": value for i, value in enumerate(filters.tags.values())})
+    return Listing(shape, values)
+
+
+@lru_cache(maxsize=1024)
+def _visible(shape: Shape) -> Any:
+    query: Any = select_model(*PAGE_COLUMNS) if shape.page else select_model(Record)
     query = query.where(
-        Record.kind == kind,
-        readable(principal, col(Record.tenant), col(Record.tlp), col(Record.status)),
+        Record.kind == shape.kind,
+        readable_by(
+            shape.role, shape.tenant, col(Record.tenant), col(Record.tlp), col(Record.status)
+        ),
     )
-    if filters.tenant:
-        query = query.where(Record.tenant == filters.tenant)
-    if filters.status:
-        query = query.where(Record.status == filters.status)
-    if filters.tlp:
-        query = query.where(Record.tlp == filters.tlp)
-    if filters.updated_since:
-        query = query.where(col(Record.updated_at) >= filters.updated_since)
-    for name, value in filters.tags.items():
+    for name in shape.filters:
+        query = query.where(_PLAIN_FILTERS[name](bindparam(f"filter_{name}")))
+    for i, name in enumerate(shape.tags):
         query = query.where(
             exists().where(
                 col(RecordTag.record_id) == col(Record.id),
                 col(RecordTag.name) == name,
-                col(RecordTag.value) == value,
+                col(RecordTag.value) == bindparam(f"tag_{i}"),
             )
         )
     return query
 
 
 def relevance_page(
-    session: Session, matching: Any, relevance: Any, *, offset: int, limit: int
+    session: Session,
+    matching: Any,
+    values: dict[str, Any],
+    relevance: Any,
+    *,
+    offset: int,
+    limit: int,
 ) -> list[Any]:
-    """Up to ``limit`` rows of ``matching`` (from ``restrict``), most relevant first, after
-    ``offset`` of them."""
+    """Up to ``limit`` rows of ``matching`` (from ``restrict``, with the ``values`` of its
+    listing), most relevant first, after ``offset`` of them."""
     ordered = matching.order_by(relevance, col(Record.id)).offset(offset).limit(limit)
-    return list(session.exec(ordered))
+    return list(session.exec(ordered, params=values))
 
 
 def keyset_page(
     session: Session,
-    query: Any,
+    listing: Listing,
     key: str,
     *,
     descending: bool,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Any]:
-    """Up to ``limit`` rows of ``query`` in the order of (``key``, id), those after the row
+    """Up to ``limit`` rows of ``listing`` in the order of (``key``, id), those after the row
     whose (``key``, id) is ``after`` when given."""
-    sort_column = _SORT_COLUMNS[key]()
+    if listing.narrowed is None:
+        statement = _keyset(listing.shape, key, descending, after is not None, limit)
+    else:
+        statement = _keyset_of(listing.narrowed, key, descending, after is not None, limit)
+    values = listing.values
     if after is not None:
-        after_value, after_id = after
+        values = {**values, "after_value": after[0], "after_id": after[1]}
+    return list(session.exec(statement, params=values))
+
+
+@lru_cache(maxsize=1024)
+def _keyset(shape: Shape, key: str, descending: bool, after: bool, limit: int) -> Any:
+    return _keyset_of(_visible(shape), key, descending, after, limit)
+
+
+def _keyset_of(query: Any, key: str, descending: bool, after: bool, limit: int) -> Any:
+    sort_column = _SORT_COLUMNS[key]()
+    if after:
+        after_value, after_id = bindparam("after_value"), bindparam("after_id")
         if descending:
             query = query.where(
                 (sort_column < after_value)
@@ -287,4 +355,4 @@ def keyset_page(
     order = (
         (sort_column.desc(), col(Record.id).desc()) if descending else (sort_column, col(Record.id))
     )
-    return list(session.exec(query.order_by(*order).limit(limit)))
+    return query.order_by(*order).limit(limit)

@@ -120,25 +120,25 @@ def list_records(
     sort: Sort | None,
     limit: int,
     cursor: str | None,
-    columns: Sequence[Any] = (),
+    page: bool = False,
 ) -> tuple[list[Any], str | None]:
     """A page of the records ``principal`` may read, and the cursor of the next; rows are
-    ``Record`` objects, or tuples of ``columns`` when given (which must include the sort keys)."""
+    ``Record`` objects, or tuples of ``repository.PAGE_COLUMNS`` when ``page``."""
     limit = max(1, min(limit, MAX_LIMIT))
-    query = repository.visible(principal, kind.name, filters, columns)
+    listing = repository.visible(principal, kind.name, filters, page=page)
     position = decode_cursor(cursor, dict) if cursor else {}
     if filters.q and repository.words(filters.q):
-        matching, relevance = repository.restrict(query, session, filters.q)
+        matching, relevance = repository.restrict(listing.statement, session, filters.q)
         if sort in (None, "relevance"):
             offset = position.get("offset", 0)
             if not isinstance(offset, int) or not 0 <= offset <= repository.MAX_OFFSET:
                 raise cursor_refused()
             rows = repository.relevance_page(
-                session, matching, relevance, offset=offset, limit=limit + 1
+                session, matching, listing.values, relevance, offset=offset, limit=limit + 1
             )
             more = len(rows) > limit
             return rows[:limit], encode_cursor({"offset": offset + limit}) if more else None
-        query = matching  # the matches, in the order asked for
+        listing = repository.Listing(listing.shape, listing.values, narrowed=matching)
     elif sort == "relevance":
         raise ValidationProblem("sort=relevance needs a search query q.")
 
@@ -151,7 +151,7 @@ def list_records(
         except (KeyError, ValueError):
             raise cursor_refused() from None
     rows = repository.keyset_page(
-        session, query, key, descending=descending, after=after, limit=limit + 1
+        session, listing, key, descending=descending, after=after, limit=limit + 1
     )
     if len(rows) <= limit:
         return rows, None
@@ -196,7 +196,7 @@ def list_page(
         sort=sort,
         limit=limit,
         cursor=cursor,
-        columns=repository.PAGE_COLUMNS,
+        page=True,
     )
     items = []
     for row in rows:
