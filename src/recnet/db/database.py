@@ -139,7 +139,8 @@ class Database:
         """The event log's highest sequence number (0 when empty): it moves on every change.
         Read in ``session``'s transaction when given, else on a connection of its own."""
         if session is not None:
-            return int(session.execute(_EVENT_HEAD).scalar() or 0)
+            # On the session's connection: in its transaction, without the ORM's execution path.
+            return int(session.connection().execute(_EVENT_HEAD).scalar() or 0)
         with self.engine.connect() as connection:
             return int(connection.execute(_EVENT_HEAD).scalar() or 0)
 

@@ -330,6 +330,10 @@ def keyset_page(
     values = listing.values
     if after is not None:
         values = {**values, "after_value": after[0], "after_id": after[1]}
+    if listing.shape.page:
+        # Columns, not objects: run on the session's connection (its transaction, its tenant),
+        # without the ORM's execution and loading, which cost more than the rows' own reading.
+        return list(session.connection().execute(statement, values))
     return list(session.exec(statement, params=values))
 
 
