@@ -1,6 +1,7 @@
 """The HTTP conventions every route follows, applied in one pure ASGI layer rather than route by
 route:
 
+- a query string that is not UTF-8 is refused (400), whatever the path;
 - ``HEAD`` is answered wherever ``GET`` is, with the same status and headers and no body;
 - a query parameter a route does not take is refused (422, naming it and the nearest one the
   route takes) on the API's routes, whose parameters are all known and fixed; the SDMX REST
@@ -213,6 +214,14 @@ def unknown_parameters(rules: RouteRules, query_string: bytes) -> ValidationProb
     )
 
 
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class HttpConventionsMiddleware:
     """Applies the conventions of the module to every request (see the module's docstring)."""
 
@@ -255,6 +264,13 @@ class HttpConventionsMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if not query.isascii() and not _is_utf8(query):
+            # A server hands on a request line's bytes as they came; what is not UTF-8 is no
+            # query the API can read (and Starlette's URL would fail on it).
+            unreadable = ProblemError("The query string is not UTF-8; percent-encode its bytes.")
+            await problem_response(scope["path"], unreadable)(scope, receive, send)
             return
         method = scope["method"]
         origin = header(scope, b"origin")

@@ -3,8 +3,9 @@ statements (repositories/records.py), attacked as a hostile or picky client woul
 whose answers might differ between the direct path and the route, readers who might see what
 they may not, statements that might serve one reader's visibility to another, and error paths.
 
-The tests marked ``xfail(strict=True)`` are standing faults (found here, not yet mended): each
-says what is wrong and passes, turning the run red, once it is mended.
+The last tests hold the mends of what this attack found (all older than the direct path): a
+naive or out-of-range ``updated_since`` or cursor moment, and query bytes that are not UTF-8,
+were 500s on both paths.
 """
 
 from __future__ import annotations
@@ -508,7 +509,7 @@ def test_a_database_down_while_resolving_a_token_is_a_503_alike(
     assert "retry-after" in headers
 
 
-# ------------------------------------------------------------------- standing faults
+# ------------------------------------------------ faults found here (older than the direct path)
 
 
 def _status(http: TestClient, query: str) -> tuple[int, str]:
@@ -516,12 +517,6 @@ def _status(http: TestClient, query: str) -> tuple[int, str]:
     return response.status_code, response.text[:200]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a naive or out-of-range updated_since that pydantic reads (so the direct path "
-    "takes it) reaches clock.UTCDateTime, which raises ValueError/OverflowError when binding: "
-    "an unhandled StatementError, a 500 on both paths, never a page or a 422",
-)
 @pytest.mark.parametrize(
     "query",
     [
@@ -543,12 +538,6 @@ def test_an_updated_since_pydantic_reads_is_never_a_500(
     assert _status(direct, query)[0] in (200, 422)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a forged keyset cursor whose position is a naive or out-of-range date-time passes "
-    "record_reads.list_records' checks and fails when bound (clock.UTCDateTime): a 500, where "
-    "every other bad cursor is the cursor-refused 422",
-)
 @pytest.mark.parametrize(
     "position",
     ["2000-01-01", "2000-01-01T00:00:00", "0001-01-01T00:00:00+23:59"],
@@ -607,12 +596,6 @@ def test_raw_bytes_are_answered_alike_on_both_paths(
         assert _raw_get(direct, query) == _raw_get(routed, query), query
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a query string with bytes above 0x7F that are not UTF-8 is read as latin-1 by the "
-    "parameter parsers but as UTF-8 by starlette's Request.url (readcache.request_key, the "
-    "problem handlers): UnicodeDecodeError, a 500 on both paths, counted on the direct path",
-)
 @pytest.mark.parametrize("query", [b"q=\xe9", b"cursor=\xe9", b"tenant=\xe9"])
 def test_a_query_of_bytes_that_are_not_utf8_is_never_a_500(
     app: FastAPI, database: Database, query: bytes
@@ -620,12 +603,6 @@ def test_a_query_of_bytes_that_are_not_utf8_is_never_a_500(
     assert _raw_get(app, query) in (200, 400, 422)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an anonymous list request whose query string is not UTF-8 fails (the 500 above) "
-    "after the direct path counted it, but before the route's kept-answer check counts it: "
-    "the caller's next RateLimit-Remaining differs between the paths",
-)
 def test_a_failed_raw_request_is_counted_alike_on_both_paths(
     apps: tuple[TestClient, TestClient], database: Database
 ) -> None:
