@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -201,6 +202,25 @@ def validation_problem(errors: Sequence[Any]) -> ValidationProblem:
     found = field_errors(errors)
     plural = "s" if len(found) != 1 else ""
     return ValidationProblem(f"{len(found)} field{plural} failed validation", errors=found)
+
+
+def moment_in_utc(moment: datetime, parameter: str) -> datetime:
+    """A moment a client gave, in UTC: one without a zone (a date alone included) is taken as
+    UTC, as every moment the API gives is; one that UTC cannot hold is refused, naming
+    ``parameter`` (the database's UTC columns would fail on it)."""
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        error = FieldError(
+            location="query",
+            field=parameter,
+            pointer=f"/{parameter}",
+            code="out_of_range",
+            message="a moment between the years 1 and 9999 in UTC",
+        )
+        raise ValidationProblem(
+            f"{parameter} is out of range once in UTC.", errors=[error]
+        ) from None
 
 
 def is_database_unavailable(exc: BaseException) -> bool:

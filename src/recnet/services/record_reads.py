@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from recnet.auth.principal import Principal
 from recnet.auth.visibility import may_read, sees_actor_client
-from recnet.errors import FieldError, NotFound, ValidationProblem
+from recnet.errors import NotFound, ValidationProblem, moment_in_utc
 from recnet.models import Record
 from recnet.repositories import records as repository
 from recnet.repositories.records import Filters
@@ -127,7 +127,8 @@ def list_records(
     ``Record`` objects, or tuples of ``repository.PAGE_COLUMNS`` when ``page``."""
     limit = max(1, min(limit, MAX_LIMIT))
     if filters.updated_since is not None:
-        filters = replace(filters, updated_since=_since(filters.updated_since))
+        since = moment_in_utc(filters.updated_since, "updated_since")
+        filters = replace(filters, updated_since=since)
     listing = repository.visible(principal, kind.name, filters, page=page)
     position = decode_cursor(cursor, dict) if cursor else {}
     if filters.q and repository.words(filters.q):
@@ -164,26 +165,6 @@ def list_records(
     last = rows[limit - 1]
     next_cursor = encode_cursor({"v": getattr(last, key).isoformat(), "id": str(last.id)})
     return rows[:limit], next_cursor
-
-
-def _since(moment: datetime) -> datetime:
-    """``updated_since`` in UTC: a moment without a zone (a date alone included) is taken as
-    UTC, as every moment the API gives is; one that UTC cannot hold is refused."""
-    try:
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    except OverflowError:
-        raise ValidationProblem(
-            "updated_since is out of range once in UTC.",
-            errors=[
-                FieldError(
-                    location="query",
-                    field="updated_since",
-                    pointer="/updated_since",
-                    code="out_of_range",
-                    message="a moment between years 1 and 9999 in UTC",
-                )
-            ],
-        ) from None
 
 
 # Documents parsed for their title and summary, by their text: the same records come back page

@@ -208,3 +208,24 @@ def test_sdmx_data_downloads_say_their_file_name(client: TestClient, reported: N
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-disposition"] == f'attachment; filename="{name}"'
         assert answer.headers["cache-control"] == "no-cache"
+
+
+# ------------------------------------------------------------------ moments
+
+
+def test_updated_since_without_a_zone_is_utc_and_one_out_of_range_is_refused(
+    client: TestClient, reported: None
+) -> None:
+    """A date alone, or a moment without a zone, is taken as UTC (as the lists take it); one
+    that UTC cannot hold is a 422 naming the parameter, never a 500."""
+    for since in ("2000-01-01", "2000-01-01T00:00:00", "2000-01-01T00:00:00.5"):
+        answer = client.get(URL, params={"updated_since": since})
+        assert answer.status_code == 200, (since, answer.text)
+        assert answer.json()["items"]
+    later = client.get(URL, params={"updated_since": "2999-01-01"})
+    assert later.status_code == 200
+    assert later.json()["items"] == []
+    for since in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"):
+        refused = client.get(URL, params={"updated_since": since})
+        assert refused.status_code == 422, (since, refused.text)
+        assert refused.json()["errors"][0]["field"] == "updated_since"

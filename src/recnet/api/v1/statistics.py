@@ -28,7 +28,7 @@ from recnet.api.v1.sdmx_negotiation import NotAcceptable
 from recnet.auth.principal import Principal
 from recnet.clock import utcnow
 from recnet.db import Database, set_tenant
-from recnet.errors import ValidationProblem
+from recnet.errors import ValidationProblem, moment_in_utc
 from recnet.formats import sdmx
 from recnet.schemas.common import Page
 from recnet.schemas.paging import cursor_refused, decode_cursor, encode_cursor
@@ -210,7 +210,7 @@ def _filters(
         },
         start_period=_period(start_period, "start_period"),
         end_period=_period(end_period, "end_period"),
-        updated_since=updated_since,
+        updated_since=moment_in_utc(updated_since, "updated_since") if updated_since else None,
     )
 
 
