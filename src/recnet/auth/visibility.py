@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, literal_column, or_, true
 
 from recnet.auth.principal import Principal, Role
 from recnet.auth.scopes import Scope
@@ -68,7 +68,9 @@ def readable_by(
     role: Role, reader_tenant: str | None, tenant: Any, tlp: Any, status: Any
 ) -> ColumnElement[bool]:
     """``readable`` for any principal of this role and tenant (all it depends on)."""
-    markings = sorted(m.value for m in SHARED_MARKINGS[role])
+    # The markings are the code's own constants, never a client's: written into the SQL,
+    # not bound, so a kept statement (repositories/records.py) expands no list on every run.
+    markings = [literal_column(f"'{m.value}'") for m in sorted(SHARED_MARKINGS[role])]
     shared = and_(status != DRAFT, tlp.in_(markings))
     own = tenant == reader_tenant if reader_tenant is not None else false()
     return or_(own, shared)

@@ -333,7 +333,7 @@ def keyset_page(
     if listing.shape.page:
         # Columns, not objects: run on the session's connection (its transaction, its tenant),
         # without the ORM's execution and loading, which cost more than the rows' own reading.
-        return list(session.connection().execute(statement, values))
+        return session.connection().execute(statement, values).all()  # type: ignore[return-value]
     return list(session.exec(statement, params=values))
 
 
