@@ -4,8 +4,7 @@ other query (each refusal among them) to the route."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from types import SimpleNamespace
+from collections.abc import Mapping
 from urllib.parse import quote
 
 import pytest
@@ -17,7 +16,6 @@ from recnet.api.conventions import route_rules
 from recnet.api.v1 import record_lists
 from recnet.api.v1.record_lists import PARAMETERS, parse_list_query
 from recnet.app import create_app
-from recnet.auth import ratelimit
 from recnet.auth.principal import Role
 from recnet.db import Database
 from recnet.services.practices import PRACTICES
@@ -28,6 +26,9 @@ from tests.factories import bearer, client_for_role, get_token, make_record
 UNRELATED = {"date"}
 # The request id both are asked under (problem bodies carry it).
 ONE_ID = {"X-Request-Id": "compared"}
+
+# Every test: the rate limiter's clock held still (conftest.py).
+pytestmark = pytest.mark.usefixtures("still_clock")
 
 # Queries the direct path takes (and must answer exactly as the route).
 TAKEN = [
@@ -89,26 +90,6 @@ LEFT = [
     "limitt=2",
     "q",
 ]
-
-
-@pytest.fixture(autouse=True)
-def still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rate limiter's clock stands still, 20 s into a window: two apps asked one after the
-    other count alike, whenever the test runs."""
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_000_000_040.0))
-
-
-@pytest.fixture
-def apps(database: Database) -> Iterator[tuple[TestClient, TestClient]]:
-    """The app as served (direct path on) and the same app with the route alone."""
-    settings = database.settings.model_copy(update={"rate_anonymous": 1000, "rate_client": 1000})
-    direct = create_app(settings, database)
-    routed = create_app(settings.model_copy(update={"direct_reads": False}), database)
-    with (
-        TestClient(direct, raise_server_exceptions=False) as one,
-        TestClient(routed, raise_server_exceptions=False) as other,
-    ):
-        yield one, other
 
 
 def _network(database: Database) -> None:

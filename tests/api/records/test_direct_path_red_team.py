@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Iterator, MutableMapping
-from types import SimpleNamespace
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import quote
 
@@ -27,7 +26,6 @@ from starlette.types import ASGIApp
 
 from recnet.api.v1.record_lists import parse_list_query
 from recnet.app import create_app
-from recnet.auth import ratelimit
 from recnet.auth.principal import Role
 from recnet.auth.visibility import SHARED_MARKINGS
 from recnet.db import Database
@@ -40,26 +38,8 @@ from tests.api.records.test_direct_path import ONE_ID, _callers, _network, _same
 from tests.conftest import owner_database
 from tests.factories import bearer, client_for_role, get_token, make_record
 
-
-@pytest.fixture(autouse=True)
-def still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rate limiter's clock stands still (as in test_direct_path): two apps asked one after
-    the other count alike."""
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_000_000_040.0))
-
-
-@pytest.fixture
-def apps(database: Database) -> Iterator[tuple[TestClient, TestClient]]:
-    """The app as served (direct path on) and the same app with the route alone."""
-    settings = database.settings.model_copy(update={"rate_anonymous": 1000, "rate_client": 1000})
-    direct = create_app(settings, database)
-    routed = create_app(settings.model_copy(update={"direct_reads": False}), database)
-    with (
-        TestClient(direct, raise_server_exceptions=False) as one,
-        TestClient(routed, raise_server_exceptions=False) as other,
-    ):
-        yield one, other
-
+# Every test: the rate limiter's clock held still (conftest.py).
+pytestmark = pytest.mark.usefixtures("still_clock")
 
 NIL = "00000000-0000-0000-0000-000000000000"
 
