@@ -70,7 +70,9 @@ def readable_by(
     """``readable`` for any principal of this role and tenant (all it depends on)."""
     # The markings are the code's own constants, never a client's: written into the SQL,
     # not bound, so a kept statement (repositories/records.py) expands no list on every run.
-    markings = [literal_column(f"'{m.value}'") for m in sorted(SHARED_MARKINGS[role])]
+    markings: list[ColumnElement[Any]] = [
+        literal_column(f"'{m.value}'") for m in sorted(SHARED_MARKINGS[role])
+    ]
     shared = and_(status != DRAFT, tlp.in_(markings))
     own = tenant == reader_tenant if reader_tenant is not None else false()
     return or_(own, shared)

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     String,
     Text,
@@ -211,7 +212,7 @@ _SORT_COLUMNS: dict[str, Callable[[], Any]] = {
 }
 
 # What a page of a list embeds: the columns of the read model, the document as stored.
-PAGE_COLUMNS = (
+PAGE_COLUMNS: tuple[Any, ...] = (
     col(Record.id),
     col(Record.tenant),
     col(Record.source_ref),
@@ -345,7 +346,8 @@ def _keyset(shape: Shape, key: str, descending: bool, after: bool, limit: int) -
 def _keyset_of(query: Any, key: str, descending: bool, after: bool, limit: int) -> Any:
     sort_column = _SORT_COLUMNS[key]()
     if after:
-        after_value, after_id = bindparam("after_value"), bindparam("after_id")
+        after_value: BindParameter[Any] = bindparam("after_value")
+        after_id: BindParameter[Any] = bindparam("after_id")
         if descending:
             query = query.where(
                 (sort_column < after_value)

@@ -133,10 +133,10 @@ def parse_list_query(query_string: bytes) -> ListQuery | None:
         given[name] = value
     enums: dict[str, Enum | None] = {}
     for name, vocabulary in _ENUM_PARAMETERS.items():
-        value = given.get(name)
-        if value is None:
+        code = given.get(name)
+        if code is None:
             continue
-        member = vocabulary._value2member_map_.get(value)
+        member = vocabulary._value2member_map_.get(code)
         if member is None:
             return None
         enums[name] = member
